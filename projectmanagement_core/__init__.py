@@ -1,0 +1,32 @@
+"""pm-ws core: models, interfaces, exceptions, wire schema and validation. No I/O at all."""
+
+from projectmanagement_core.exceptions import (
+    CircuitOpenException,
+    ConnectionException,
+    ErrorCode,
+    FieldError,
+    ProjectManagementException,
+    RequestTimeoutException,
+    ServerRejectedException,
+    ValidationException,
+    VersionConflictException,
+    exception_from_error,
+)
+from projectmanagement_core.validation import validate_request
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CircuitOpenException",
+    "ConnectionException",
+    "ErrorCode",
+    "FieldError",
+    "ProjectManagementException",
+    "RequestTimeoutException",
+    "ServerRejectedException",
+    "ValidationException",
+    "VersionConflictException",
+    "__version__",
+    "exception_from_error",
+    "validate_request",
+]

@@ -1,0 +1,677 @@
+"""Lossless conversion between the wire messages (``messages_pb2``) and the frozen models.
+
+Both directions exist for every model. proto3 ``optional`` presence is respected: an absent field
+becomes ``None`` and ``None`` is left absent, so ``model -> proto -> model`` is the identity.
+Malformed wire data (an id that is not a UUID, an enum number this client does not know, a time
+outside ``datetime``'s range) raises ``ValidationException`` naming the field, never a bare
+``ValueError`` from deep inside.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from projectmanagement_core.exceptions import FieldError, ValidationException
+from projectmanagement_core.models import (
+    ActivityLogEntry,
+    CreateProjectRequest,
+    CreateSprintRequest,
+    CreateWorkItemRequest,
+    FieldChange,
+    Project,
+    ProjectCreated,
+    ProjectDeleted,
+    ProjectStatus,
+    ProjectUpdated,
+    Sprint,
+    SprintCreated,
+    SprintDeleted,
+    SprintStatus,
+    SprintUpdated,
+    UpdateProjectRequest,
+    UpdateSprintRequest,
+    UpdateWorkItemRequest,
+    WorkItem,
+    WorkItemCreated,
+    WorkItemDeleted,
+    WorkItemType,
+    WorkItemUpdated,
+)
+from projectmanagement_core.proto import messages_pb2 as pb
+
+__all__ = [
+    "activity_log_entry_from_proto",
+    "activity_log_entry_to_proto",
+    "create_project_request_from_proto",
+    "create_project_request_to_proto",
+    "create_sprint_request_from_proto",
+    "create_sprint_request_to_proto",
+    "create_work_item_request_from_proto",
+    "create_work_item_request_to_proto",
+    "datetime_from_wire",
+    "datetime_to_wire",
+    "field_change_from_proto",
+    "field_change_to_proto",
+    "project_created_from_proto",
+    "project_created_to_proto",
+    "project_deleted_from_proto",
+    "project_deleted_to_proto",
+    "project_from_proto",
+    "project_to_proto",
+    "project_updated_from_proto",
+    "project_updated_to_proto",
+    "sprint_created_from_proto",
+    "sprint_created_to_proto",
+    "sprint_deleted_from_proto",
+    "sprint_deleted_to_proto",
+    "sprint_from_proto",
+    "sprint_status_from_wire",
+    "sprint_status_to_wire",
+    "sprint_to_proto",
+    "sprint_updated_from_proto",
+    "sprint_updated_to_proto",
+    "update_project_request_from_proto",
+    "update_project_request_to_proto",
+    "update_sprint_request_from_proto",
+    "update_sprint_request_to_proto",
+    "update_work_item_request_from_proto",
+    "update_work_item_request_to_proto",
+    "uuid_from_wire",
+    "work_item_created_from_proto",
+    "work_item_created_to_proto",
+    "work_item_deleted_from_proto",
+    "work_item_deleted_to_proto",
+    "work_item_from_proto",
+    "work_item_to_proto",
+    "work_item_type_from_wire",
+    "work_item_type_to_wire",
+    "work_item_updated_from_proto",
+    "work_item_updated_to_proto",
+]
+
+_E = TypeVar("_E")
+
+# ------------------------------------------------------------------ scalars
+
+_WORK_ITEM_TYPE_TO_WIRE: dict[WorkItemType, int] = {
+    WorkItemType.EPIC: pb.EPIC,
+    WorkItemType.STORY: pb.STORY,
+    WorkItemType.TASK: pb.TASK,
+}
+_WORK_ITEM_TYPE_FROM_WIRE = {v: k for k, v in _WORK_ITEM_TYPE_TO_WIRE.items()}
+
+_SPRINT_STATUS_TO_WIRE: dict[SprintStatus, int] = {
+    SprintStatus.PLANNED: pb.PLANNED,
+    SprintStatus.ACTIVE: pb.ACTIVE,
+    SprintStatus.COMPLETED: pb.COMPLETED,
+    SprintStatus.CANCELLED: pb.CANCELLED,
+}
+_SPRINT_STATUS_FROM_WIRE = {v: k for k, v in _SPRINT_STATUS_TO_WIRE.items()}
+
+_PROJECT_STATUS_TO_WIRE: dict[ProjectStatus, int] = {
+    ProjectStatus.ACTIVE: pb.PROJECT_STATUS_ACTIVE,
+    ProjectStatus.ARCHIVED: pb.PROJECT_STATUS_ARCHIVED,
+}
+_PROJECT_STATUS_FROM_WIRE = {v: k for k, v in _PROJECT_STATUS_TO_WIRE.items()}
+
+
+def _invalid(field: str, message: str) -> ValidationException:
+    return ValidationException(FieldError(field, message))
+
+
+def uuid_from_wire(value: str, field: str) -> UUID:
+    """Parse a wire id; a malformed one raises ``ValidationException`` naming ``field``."""
+    try:
+        return UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        raise _invalid(field, f"not a UUID: {value!r}") from None
+
+
+def _enum_from_wire(table: dict[int, _E], value: int, field: str) -> _E:
+    try:
+        return table[value]
+    except KeyError:
+        raise _invalid(field, f"unknown enum value {value}") from None
+
+
+def work_item_type_from_wire(value: int, field: str = "item_type") -> WorkItemType:
+    return _enum_from_wire(_WORK_ITEM_TYPE_FROM_WIRE, value, field)
+
+
+def work_item_type_to_wire(value: WorkItemType) -> pb.WorkItemType.ValueType:
+    return pb.WorkItemType.ValueType(_WORK_ITEM_TYPE_TO_WIRE[value])
+
+
+def sprint_status_from_wire(value: int, field: str = "status") -> SprintStatus:
+    return _enum_from_wire(_SPRINT_STATUS_FROM_WIRE, value, field)
+
+
+def sprint_status_to_wire(value: SprintStatus) -> pb.SprintStatus.ValueType:
+    return pb.SprintStatus.ValueType(_SPRINT_STATUS_TO_WIRE[value])
+
+
+def _project_status_from_wire(value: int, field: str = "status") -> ProjectStatus:
+    return _enum_from_wire(_PROJECT_STATUS_FROM_WIRE, value, field)
+
+
+def _project_status_to_wire(value: ProjectStatus) -> pb.ProjectStatus.ValueType:
+    return pb.ProjectStatus.ValueType(_PROJECT_STATUS_TO_WIRE[value])
+
+
+def datetime_from_wire(seconds: int, field: str) -> datetime:
+    """Unix seconds -> aware UTC datetime; out-of-range values raise ``ValidationException``."""
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise _invalid(field, f"timestamp out of range: {seconds}") from None
+
+
+def datetime_to_wire(value: datetime) -> int:
+    """Aware datetime -> Unix seconds (the models already hold whole UTC seconds)."""
+    return int(value.timestamp())
+
+
+def _opt(message: Any, name: str) -> Any:
+    """The value of a proto3 ``optional`` field, or None when absent."""
+    return getattr(message, name) if message.HasField(name) else None
+
+
+def _opt_uuid(message: Any, name: str, prefix: str = "") -> UUID | None:
+    return uuid_from_wire(getattr(message, name), prefix + name) if message.HasField(name) else None
+
+
+def _opt_time(message: Any, name: str, prefix: str = "") -> datetime | None:
+    return datetime_from_wire(getattr(message, name), prefix + name) if message.HasField(name) else None
+
+
+def _uuids(values: Iterable[str], field: str) -> tuple[UUID, ...]:
+    return tuple(uuid_from_wire(v, field) for v in values)
+
+
+def _build(model: type[_E], field: str, **values: Any) -> _E:
+    """Construct a model, turning pydantic's errors into one ``ValidationException``."""
+    from pydantic import ValidationError
+
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        errors = [
+            FieldError(".".join(str(p) for p in (field, *e["loc"]) if p != ""), e["msg"])
+            for e in exc.errors()
+        ]
+        raise ValidationException(errors) from None
+
+
+def _set_optional(message: Any, name: str, value: Any) -> None:
+    if value is not None:
+        setattr(message, name, value)
+
+
+# ------------------------------------------------------------------ FieldChange, activity
+
+
+def field_change_from_proto(message: pb.FieldChange) -> FieldChange:
+    return FieldChange(
+        field_name=message.field_name,
+        old_value=_opt(message, "old_value"),
+        new_value=_opt(message, "new_value"),
+    )
+
+
+def field_change_to_proto(change: FieldChange) -> pb.FieldChange:
+    message = pb.FieldChange(field_name=change.field_name)
+    _set_optional(message, "old_value", change.old_value)
+    _set_optional(message, "new_value", change.new_value)
+    return message
+
+
+def activity_log_entry_from_proto(message: pb.ActivityLogEntry) -> ActivityLogEntry:
+    p = "entry."
+    return _build(
+        ActivityLogEntry,
+        "entry",
+        id=uuid_from_wire(message.id, p + "id"),
+        entity_type=message.entity_type,
+        entity_id=uuid_from_wire(message.entity_id, p + "entity_id"),
+        action=message.action,
+        user_id=uuid_from_wire(message.user_id, p + "user_id"),
+        timestamp=datetime_from_wire(message.timestamp, p + "timestamp"),
+        field_name=_opt(message, "field_name"),
+        old_value=_opt(message, "old_value"),
+        new_value=_opt(message, "new_value"),
+        comment=_opt(message, "comment"),
+    )
+
+
+def activity_log_entry_to_proto(entry: ActivityLogEntry) -> pb.ActivityLogEntry:
+    message = pb.ActivityLogEntry(
+        id=str(entry.id),
+        entity_type=entry.entity_type,
+        entity_id=str(entry.entity_id),
+        action=entry.action,
+        user_id=str(entry.user_id),
+        timestamp=datetime_to_wire(entry.timestamp),
+    )
+    for name in ("field_name", "old_value", "new_value", "comment"):
+        _set_optional(message, name, getattr(entry, name))
+    return message
+
+
+# ------------------------------------------------------------------ work items
+
+
+def work_item_from_proto(message: pb.WorkItem) -> WorkItem:
+    p = "work_item."
+    return _build(
+        WorkItem,
+        "work_item",
+        id=uuid_from_wire(message.id, p + "id"),
+        item_type=work_item_type_from_wire(message.item_type, p + "item_type"),
+        project_id=uuid_from_wire(message.project_id, p + "project_id"),
+        title=message.title,
+        status=message.status,
+        priority=message.priority,
+        version=message.version,
+        position=message.position,
+        item_number=message.item_number,
+        parent_id=_opt_uuid(message, "parent_id", p),
+        description=_opt(message, "description"),
+        assignee_id=_opt_uuid(message, "assignee_id", p),
+        sprint_id=_opt_uuid(message, "sprint_id", p),
+        story_points=_opt(message, "story_points"),
+        created_at=datetime_from_wire(message.created_at, p + "created_at"),
+        updated_at=datetime_from_wire(message.updated_at, p + "updated_at"),
+        created_by=uuid_from_wire(message.created_by, p + "created_by"),
+        updated_by=uuid_from_wire(message.updated_by, p + "updated_by"),
+        deleted_at=_opt_time(message, "deleted_at", p),
+        ancestor_ids=_uuids(message.ancestor_ids, p + "ancestor_ids"),
+        descendant_ids=_uuids(message.descendant_ids, p + "descendant_ids"),
+    )
+
+
+def work_item_to_proto(item: WorkItem) -> pb.WorkItem:
+    message = pb.WorkItem(
+        id=str(item.id),
+        item_type=work_item_type_to_wire(item.item_type),
+        project_id=str(item.project_id),
+        position=item.position,
+        title=item.title,
+        status=item.status,
+        priority=item.priority,
+        version=item.version,
+        item_number=item.item_number,
+        created_at=datetime_to_wire(item.created_at),
+        updated_at=datetime_to_wire(item.updated_at),
+        created_by=str(item.created_by),
+        updated_by=str(item.updated_by),
+        ancestor_ids=[str(a) for a in item.ancestor_ids],
+        descendant_ids=[str(d) for d in item.descendant_ids],
+    )
+    for name in ("parent_id", "assignee_id", "sprint_id"):
+        value = getattr(item, name)
+        _set_optional(message, name, None if value is None else str(value))
+    _set_optional(message, "description", item.description)
+    _set_optional(message, "story_points", item.story_points)
+    _set_optional(
+        message, "deleted_at", None if item.deleted_at is None else datetime_to_wire(item.deleted_at)
+    )
+    return message
+
+
+def create_work_item_request_from_proto(message: pb.CreateWorkItemRequest) -> CreateWorkItemRequest:
+    return _build(
+        CreateWorkItemRequest,
+        "",
+        project_id=uuid_from_wire(message.project_id, "project_id"),
+        item_type=work_item_type_from_wire(message.item_type),
+        title=message.title,
+        description=_opt(message, "description"),
+        parent_id=_opt_uuid(message, "parent_id"),
+        status=_opt(message, "status"),
+        priority=_opt(message, "priority"),
+    )
+
+
+def create_work_item_request_to_proto(request: CreateWorkItemRequest) -> pb.CreateWorkItemRequest:
+    message = pb.CreateWorkItemRequest(
+        item_type=work_item_type_to_wire(request.item_type),
+        title=request.title,
+        project_id=str(request.project_id),
+    )
+    _set_optional(message, "description", request.description)
+    _set_optional(message, "parent_id", None if request.parent_id is None else str(request.parent_id))
+    _set_optional(message, "status", request.status)
+    _set_optional(message, "priority", request.priority)
+    return message
+
+
+def update_work_item_request_from_proto(message: pb.UpdateWorkItemRequest) -> UpdateWorkItemRequest:
+    return _build(
+        UpdateWorkItemRequest,
+        "",
+        work_item_id=uuid_from_wire(message.work_item_id, "work_item_id"),
+        expected_version=message.expected_version,
+        title=_opt(message, "title"),
+        description=_opt(message, "description"),
+        status=_opt(message, "status"),
+        assignee_id=_opt_uuid(message, "assignee_id"),
+        sprint_id=_opt_uuid(message, "sprint_id"),
+        position=_opt(message, "position"),
+        priority=_opt(message, "priority"),
+        story_points=_opt(message, "story_points"),
+        parent_id=_opt_uuid(message, "parent_id"),
+        update_parent=message.update_parent,
+    )
+
+
+def _require_version(value: int | None) -> int:
+    if value is None:
+        raise _invalid("expected_version", "is required (the store fills it from its copy)")
+    return value
+
+
+def update_work_item_request_to_proto(request: UpdateWorkItemRequest) -> pb.UpdateWorkItemRequest:
+    message = pb.UpdateWorkItemRequest(
+        work_item_id=str(request.work_item_id),
+        expected_version=_require_version(request.expected_version),
+        update_parent=request.update_parent,
+    )
+    for name in ("title", "description", "status", "position", "priority", "story_points"):
+        _set_optional(message, name, getattr(request, name))
+    for name in ("assignee_id", "sprint_id", "parent_id"):
+        value = getattr(request, name)
+        _set_optional(message, name, None if value is None else str(value))
+    return message
+
+
+def work_item_created_from_proto(message: pb.WorkItemCreated) -> WorkItemCreated:
+    return WorkItemCreated(
+        work_item=work_item_from_proto(message.work_item),
+        user_id=uuid_from_wire(message.user_id, "user_id"),
+    )
+
+
+def work_item_created_to_proto(event: WorkItemCreated) -> pb.WorkItemCreated:
+    return pb.WorkItemCreated(work_item=work_item_to_proto(event.work_item), user_id=str(event.user_id))
+
+
+def work_item_updated_from_proto(message: pb.WorkItemUpdated) -> WorkItemUpdated:
+    return WorkItemUpdated(
+        work_item=work_item_from_proto(message.work_item),
+        changes=tuple(field_change_from_proto(c) for c in message.changes),
+        user_id=uuid_from_wire(message.user_id, "user_id"),
+    )
+
+
+def work_item_updated_to_proto(event: WorkItemUpdated) -> pb.WorkItemUpdated:
+    return pb.WorkItemUpdated(
+        work_item=work_item_to_proto(event.work_item),
+        changes=[field_change_to_proto(c) for c in event.changes],
+        user_id=str(event.user_id),
+    )
+
+
+def work_item_deleted_from_proto(message: pb.WorkItemDeleted) -> WorkItemDeleted:
+    return WorkItemDeleted(
+        work_item_id=uuid_from_wire(message.work_item_id, "work_item_id"),
+        user_id=uuid_from_wire(message.user_id, "user_id"),
+    )
+
+
+def work_item_deleted_to_proto(event: WorkItemDeleted) -> pb.WorkItemDeleted:
+    return pb.WorkItemDeleted(work_item_id=str(event.work_item_id), user_id=str(event.user_id))
+
+
+# ------------------------------------------------------------------ sprints
+
+
+def sprint_from_proto(message: pb.Sprint) -> Sprint:
+    p = "sprint."
+    return _build(
+        Sprint,
+        "sprint",
+        id=uuid_from_wire(message.id, p + "id"),
+        project_id=uuid_from_wire(message.project_id, p + "project_id"),
+        name=message.name,
+        goal=_opt(message, "goal"),
+        start_date=datetime_from_wire(message.start_date, p + "start_date"),
+        end_date=datetime_from_wire(message.end_date, p + "end_date"),
+        status=sprint_status_from_wire(message.status, p + "status"),
+        version=message.version,
+        created_at=datetime_from_wire(message.created_at, p + "created_at"),
+        updated_at=datetime_from_wire(message.updated_at, p + "updated_at"),
+        created_by=uuid_from_wire(message.created_by, p + "created_by"),
+        updated_by=uuid_from_wire(message.updated_by, p + "updated_by"),
+        deleted_at=_opt_time(message, "deleted_at", p),
+    )
+
+
+def sprint_to_proto(sprint: Sprint) -> pb.Sprint:
+    message = pb.Sprint(
+        id=str(sprint.id),
+        project_id=str(sprint.project_id),
+        name=sprint.name,
+        start_date=datetime_to_wire(sprint.start_date),
+        end_date=datetime_to_wire(sprint.end_date),
+        status=sprint_status_to_wire(sprint.status),
+        version=sprint.version,
+        created_at=datetime_to_wire(sprint.created_at),
+        updated_at=datetime_to_wire(sprint.updated_at),
+        created_by=str(sprint.created_by),
+        updated_by=str(sprint.updated_by),
+    )
+    _set_optional(message, "goal", sprint.goal)
+    _set_optional(
+        message, "deleted_at", None if sprint.deleted_at is None else datetime_to_wire(sprint.deleted_at)
+    )
+    return message
+
+
+def create_sprint_request_from_proto(message: pb.CreateSprintRequest) -> CreateSprintRequest:
+    return _build(
+        CreateSprintRequest,
+        "",
+        project_id=uuid_from_wire(message.project_id, "project_id"),
+        name=message.name,
+        goal=_opt(message, "goal"),
+        start_date=datetime_from_wire(message.start_date, "start_date"),
+        end_date=datetime_from_wire(message.end_date, "end_date"),
+    )
+
+
+def create_sprint_request_to_proto(request: CreateSprintRequest) -> pb.CreateSprintRequest:
+    message = pb.CreateSprintRequest(
+        project_id=str(request.project_id),
+        name=request.name,
+        start_date=datetime_to_wire(request.start_date),
+        end_date=datetime_to_wire(request.end_date),
+    )
+    _set_optional(message, "goal", request.goal)
+    return message
+
+
+def update_sprint_request_from_proto(message: pb.UpdateSprintRequest) -> UpdateSprintRequest:
+    return _build(
+        UpdateSprintRequest,
+        "",
+        sprint_id=uuid_from_wire(message.sprint_id, "sprint_id"),
+        expected_version=message.expected_version,
+        name=_opt(message, "name"),
+        goal=_opt(message, "goal"),
+        start_date=_opt_time(message, "start_date"),
+        end_date=_opt_time(message, "end_date"),
+        status=sprint_status_from_wire(message.status) if message.HasField("status") else None,
+    )
+
+
+def update_sprint_request_to_proto(request: UpdateSprintRequest) -> pb.UpdateSprintRequest:
+    message = pb.UpdateSprintRequest(
+        sprint_id=str(request.sprint_id),
+        expected_version=_require_version(request.expected_version),
+    )
+    _set_optional(message, "name", request.name)
+    _set_optional(message, "goal", request.goal)
+    for name in ("start_date", "end_date"):
+        value = getattr(request, name)
+        _set_optional(message, name, None if value is None else datetime_to_wire(value))
+    if request.status is not None:
+        message.status = sprint_status_to_wire(request.status)
+    return message
+
+
+def sprint_created_from_proto(message: pb.SprintCreated) -> SprintCreated:
+    return SprintCreated(
+        sprint=sprint_from_proto(message.sprint), user_id=uuid_from_wire(message.user_id, "user_id")
+    )
+
+
+def sprint_created_to_proto(event: SprintCreated) -> pb.SprintCreated:
+    return pb.SprintCreated(sprint=sprint_to_proto(event.sprint), user_id=str(event.user_id))
+
+
+def sprint_updated_from_proto(message: pb.SprintUpdated) -> SprintUpdated:
+    return SprintUpdated(
+        sprint=sprint_from_proto(message.sprint),
+        changes=tuple(field_change_from_proto(c) for c in message.changes),
+        user_id=uuid_from_wire(message.user_id, "user_id"),
+    )
+
+
+def sprint_updated_to_proto(event: SprintUpdated) -> pb.SprintUpdated:
+    return pb.SprintUpdated(
+        sprint=sprint_to_proto(event.sprint),
+        changes=[field_change_to_proto(c) for c in event.changes],
+        user_id=str(event.user_id),
+    )
+
+
+def sprint_deleted_from_proto(message: pb.SprintDeleted) -> SprintDeleted:
+    return SprintDeleted(
+        sprint_id=uuid_from_wire(message.sprint_id, "sprint_id"),
+        user_id=uuid_from_wire(message.user_id, "user_id"),
+    )
+
+
+def sprint_deleted_to_proto(event: SprintDeleted) -> pb.SprintDeleted:
+    return pb.SprintDeleted(sprint_id=str(event.sprint_id), user_id=str(event.user_id))
+
+
+# ------------------------------------------------------------------ projects
+
+
+def project_from_proto(message: pb.Project) -> Project:
+    p = "project."
+    return _build(
+        Project,
+        "project",
+        id=uuid_from_wire(message.id, p + "id"),
+        key=message.key,
+        name=message.name,
+        description=_opt(message, "description"),
+        status=_project_status_from_wire(message.status, p + "status"),
+        version=message.version,
+        created_at=datetime_from_wire(message.created_at, p + "created_at"),
+        updated_at=datetime_from_wire(message.updated_at, p + "updated_at"),
+        created_by=uuid_from_wire(message.created_by, p + "created_by"),
+        updated_by=uuid_from_wire(message.updated_by, p + "updated_by"),
+        deleted_at=_opt_time(message, "deleted_at", p),
+    )
+
+
+def project_to_proto(project: Project) -> pb.Project:
+    message = pb.Project(
+        id=str(project.id),
+        key=project.key,
+        name=project.name,
+        status=_project_status_to_wire(project.status),
+        version=project.version,
+        created_at=datetime_to_wire(project.created_at),
+        updated_at=datetime_to_wire(project.updated_at),
+        created_by=str(project.created_by),
+        updated_by=str(project.updated_by),
+    )
+    _set_optional(message, "description", project.description)
+    _set_optional(
+        message, "deleted_at", None if project.deleted_at is None else datetime_to_wire(project.deleted_at)
+    )
+    return message
+
+
+def create_project_request_from_proto(message: pb.CreateProjectRequest) -> CreateProjectRequest:
+    return _build(
+        CreateProjectRequest,
+        "",
+        key=message.key,
+        name=message.name,
+        description=_opt(message, "description"),
+    )
+
+
+def create_project_request_to_proto(request: CreateProjectRequest) -> pb.CreateProjectRequest:
+    message = pb.CreateProjectRequest(key=request.key, name=request.name)
+    _set_optional(message, "description", request.description)
+    return message
+
+
+def update_project_request_from_proto(message: pb.UpdateProjectRequest) -> UpdateProjectRequest:
+    return _build(
+        UpdateProjectRequest,
+        "",
+        project_id=uuid_from_wire(message.project_id, "project_id"),
+        expected_version=message.expected_version,
+        name=_opt(message, "name"),
+        description=_opt(message, "description"),
+        status=_project_status_from_wire(message.status) if message.HasField("status") else None,
+    )
+
+
+def update_project_request_to_proto(request: UpdateProjectRequest) -> pb.UpdateProjectRequest:
+    message = pb.UpdateProjectRequest(
+        project_id=str(request.project_id),
+        expected_version=_require_version(request.expected_version),
+    )
+    _set_optional(message, "name", request.name)
+    _set_optional(message, "description", request.description)
+    if request.status is not None:
+        message.status = _project_status_to_wire(request.status)
+    return message
+
+
+def project_created_from_proto(message: pb.ProjectCreated) -> ProjectCreated:
+    return ProjectCreated(
+        project=project_from_proto(message.project), user_id=uuid_from_wire(message.user_id, "user_id")
+    )
+
+
+def project_created_to_proto(event: ProjectCreated) -> pb.ProjectCreated:
+    return pb.ProjectCreated(project=project_to_proto(event.project), user_id=str(event.user_id))
+
+
+def project_updated_from_proto(message: pb.ProjectUpdated) -> ProjectUpdated:
+    return ProjectUpdated(
+        project=project_from_proto(message.project),
+        changes=tuple(field_change_from_proto(c) for c in message.changes),
+        user_id=uuid_from_wire(message.user_id, "user_id"),
+    )
+
+
+def project_updated_to_proto(event: ProjectUpdated) -> pb.ProjectUpdated:
+    return pb.ProjectUpdated(
+        project=project_to_proto(event.project),
+        changes=[field_change_to_proto(c) for c in event.changes],
+        user_id=str(event.user_id),
+    )
+
+
+def project_deleted_from_proto(message: pb.ProjectDeleted) -> ProjectDeleted:
+    return ProjectDeleted(
+        project_id=uuid_from_wire(message.project_id, "project_id"),
+        user_id=uuid_from_wire(message.user_id, "user_id"),
+    )
+
+
+def project_deleted_to_proto(event: ProjectDeleted) -> pb.ProjectDeleted:
+    return pb.ProjectDeleted(project_id=str(event.project_id), user_id=str(event.user_id))

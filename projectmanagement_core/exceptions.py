@@ -1,0 +1,204 @@
+"""The exception hierarchy of the pm-ws client (design.md section 4).
+
+::
+
+    ProjectManagementException
+     +-- ConnectionException           transport lost or refused            (transient)
+     +-- RequestTimeoutException       no answer within RequestTimeout      (transient)
+     +-- ServerRejectedException       the server answered ``Error``        (transient only for
+     |    |                            SERVICE_UNAVAILABLE and TIMEOUT)
+     |    +-- VersionConflictException CONFLICT: optimistic concurrency     (never retried)
+     +-- ValidationException           client- or server-side validation    (never retried)
+     +-- CircuitOpenException          the breaker rejected the call        (never retried)
+
+Every exception carries structured data and builds its message from it, so callers branch on
+attributes rather than parse text. ``VersionConflictException`` is a ``ServerRejectedException``
+(code CONFLICT) so that a handler for server answers sees it too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Final
+from uuid import UUID
+
+if TYPE_CHECKING:
+    from projectmanagement_core.proto import messages_pb2
+
+__all__ = [
+    "CircuitOpenException",
+    "ConnectionException",
+    "ErrorCode",
+    "FieldError",
+    "ProjectManagementException",
+    "RequestTimeoutException",
+    "ServerRejectedException",
+    "ValidationException",
+    "VersionConflictException",
+    "exception_from_error",
+]
+
+
+class ErrorCode:
+    """The ``Error.code`` strings of protocol.md."""
+
+    VALIDATION_ERROR: Final = "VALIDATION_ERROR"
+    INVALID_MESSAGE: Final = "INVALID_MESSAGE"
+    NOT_FOUND: Final = "NOT_FOUND"
+    UNAUTHORIZED: Final = "UNAUTHORIZED"
+    CONFLICT: Final = "CONFLICT"
+    DELETE_BLOCKED: Final = "DELETE_BLOCKED"
+    SERVICE_UNAVAILABLE: Final = "SERVICE_UNAVAILABLE"
+    TIMEOUT: Final = "TIMEOUT"
+    DATABASE_ERROR: Final = "DATABASE_ERROR"
+    INTERNAL_ERROR: Final = "INTERNAL_ERROR"
+
+    #: Codes where the server says "try again": retried and counted as breaker failures.
+    TRANSIENT: Final = frozenset({SERVICE_UNAVAILABLE, TIMEOUT})
+    #: Codes that prove the server is healthy: never breaker failures.
+    HEALTHY: Final = frozenset(
+        {VALIDATION_ERROR, INVALID_MESSAGE, NOT_FOUND, UNAUTHORIZED, CONFLICT, DELETE_BLOCKED}
+    )
+    #: Codes that may carry internals (SQL) and must never be shown verbatim to users.
+    SERVER_FAULT: Final = frozenset({DATABASE_ERROR, INTERNAL_ERROR})
+
+
+class ProjectManagementException(Exception):
+    """Base of every exception this library raises on purpose."""
+
+
+class ConnectionException(ProjectManagementException):
+    """The connection was lost, refused, or is not open. Transient."""
+
+    def __init__(self, message: str = "connection lost", *, close_code: int | None = None) -> None:
+        self.close_code = close_code
+        suffix = f" (close code {close_code})" if close_code is not None else ""
+        super().__init__(f"{message}{suffix}")
+
+
+class RequestTimeoutException(ProjectManagementException):
+    """No answer arrived within ``RequestTimeout``. Transient."""
+
+    def __init__(self, operation: str, timeout: timedelta, message_id: str | None = None) -> None:
+        self.operation = operation
+        self.timeout = timeout
+        self.message_id = message_id
+        super().__init__(f"{operation} got no answer within {timeout.total_seconds():g} s")
+
+
+class ServerRejectedException(ProjectManagementException):
+    """The server answered with ``Error``.
+
+    ``message`` is the server's text. For DATABASE_ERROR and INTERNAL_ERROR it may hold SQL or
+    other internals, so ``str()`` of the exception shows only the code for those (the text stays
+    available in ``server_message`` for logs an operator reads).
+    """
+
+    def __init__(self, code: str, message: str = "", field: str | None = None) -> None:
+        self.code = code
+        self.server_message = message
+        self.field = field
+        shown = "the server reported an internal fault" if code in ErrorCode.SERVER_FAULT else message
+        where = f" (field {field})" if field else ""
+        super().__init__(f"{code}: {shown}{where}" if shown else f"{code}{where}")
+
+    @property
+    def message(self) -> str:
+        """The server's text as received (may leak internals for server faults)."""
+        return self.server_message
+
+    @property
+    def is_transient(self) -> bool:
+        """True when the server says "try again" (SERVICE_UNAVAILABLE, TIMEOUT)."""
+        return self.code in ErrorCode.TRANSIENT
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One validation failure: which field and what rule it broke."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class ValidationException(ProjectManagementException):
+    """A request is invalid: every broken rule is listed in ``errors``. Never retried."""
+
+    def __init__(self, errors: list[FieldError] | FieldError, *, code: str | None = None) -> None:
+        self.errors: list[FieldError] = [errors] if isinstance(errors, FieldError) else list(errors)
+        self.code = code
+        super().__init__("invalid request: " + "; ".join(str(e) for e in self.errors))
+
+    @property
+    def fields(self) -> list[str]:
+        """The names of the invalid fields, in the order reported."""
+        return [e.field for e in self.errors]
+
+
+_CURRENT_VERSION = re.compile(r"current version:?\s*(-?\d+)", re.IGNORECASE)
+
+
+class VersionConflictException(ServerRejectedException):
+    """``expected_version`` was stale (CONFLICT). Carries what the server told us. Never retried."""
+
+    def __init__(
+        self,
+        entity_id: UUID | str | None = None,
+        expected_version: int | None = None,
+        current_version: int | None = None,
+        message: str = "",
+    ) -> None:
+        self.entity_id = entity_id
+        self.expected_version = expected_version
+        self.current_version = current_version
+        text = message or (
+            f"version conflict on {entity_id}: expected {expected_version}, current {current_version}"
+        )
+        super().__init__(ErrorCode.CONFLICT, text)
+
+    @staticmethod
+    def parse_current_version(message: str) -> int | None:
+        """Read N from pm-server's "current version: N" text, or None when absent."""
+        match = _CURRENT_VERSION.search(message)
+        return int(match.group(1)) if match else None
+
+
+class CircuitOpenException(ProjectManagementException):
+    """The circuit breaker rejected the call without trying it. Never retried."""
+
+    def __init__(self, retry_after: timedelta, state: str = "Open") -> None:
+        self.retry_after = retry_after
+        self.state = state
+        super().__init__(
+            f"circuit is {state}: call rejected, retry after {retry_after.total_seconds():.3f} s"
+        )
+
+
+def exception_from_error(
+    error: messages_pb2.Error,
+    *,
+    entity_id: UUID | str | None = None,
+    expected_version: int | None = None,
+) -> ProjectManagementException:
+    """Map a wire ``Error`` to the exception of protocol.md's table.
+
+    ``entity_id`` and ``expected_version`` come from the request that failed, so that a CONFLICT
+    carries the whole story (the wire only carries the current version, inside the text).
+    """
+    code = error.code
+    field = error.field if error.HasField("field") else None
+    if code in (ErrorCode.VALIDATION_ERROR, ErrorCode.INVALID_MESSAGE):
+        return ValidationException(FieldError(field or "request", error.message), code=code)
+    if code == ErrorCode.CONFLICT:
+        return VersionConflictException(
+            entity_id=entity_id,
+            expected_version=expected_version,
+            current_version=VersionConflictException.parse_current_version(error.message),
+            message=error.message,
+        )
+    return ServerRejectedException(code, error.message, field)

@@ -1,0 +1,83 @@
+"""Options of the resilience components (appsettings CircuitBreaker, RetryPolicy, Reconnection)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from projectmanagement_services.durations import Duration
+from projectmanagement_services.options_base import OptionsModel, require_at_least_field
+
+__all__ = ["CircuitBreakerOptions", "JitterMode", "ReconnectionOptions", "RetryPolicyOptions"]
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be a positive duration")
+    return value
+
+
+class JitterMode(StrEnum):
+    """How a backoff delay is randomised.
+
+    ``proportional``: the computed delay plus 0-25 % (the .NET plan's rule).
+    ``full``: uniform in [0, computed delay] (AWS "full jitter").
+    ``decorrelated``: uniform in [InitialDelay, 3 x previous delay], capped (AWS "decorrelated").
+    """
+
+    PROPORTIONAL = "proportional"
+    FULL = "full"
+    DECORRELATED = "decorrelated"
+
+
+class CircuitBreakerOptions(OptionsModel):
+    """When to stop calling a failing server, and how to test whether it has recovered."""
+
+    failure_threshold: int = Field(default=5, ge=1)
+    open_duration: Duration = timedelta(seconds=30)
+    half_open_success_threshold: int = Field(default=3, ge=1)
+    half_open_max_probes: int = Field(default=1, ge=1)
+    failure_window: Duration = timedelta(seconds=60)
+
+    _check_durations = field_validator("open_duration", "failure_window")(_positive)
+
+
+class RetryPolicyOptions(OptionsModel):
+    """Attempts in all (not retries), and the exponential backoff between them."""
+
+    max_attempts: int = Field(default=3, ge=1)
+    initial_delay: Duration = timedelta(milliseconds=100)
+    max_delay: Duration = timedelta(seconds=5)
+    backoff_multiplier: float = Field(default=2.0, ge=1.0)
+    jitter: JitterMode = JitterMode.PROPORTIONAL
+
+    _check_initial = field_validator("initial_delay")(_positive)
+
+    @field_validator("max_delay")
+    @classmethod
+    def _max_after_initial(cls, value: timedelta, info: ValidationInfo) -> timedelta:
+        return require_at_least_field(value, info, "initial_delay")
+
+
+class ReconnectionOptions(OptionsModel):
+    """How to come back after an unexpected drop. ``max_attempts=None`` retries forever.
+
+    ``stable_after``: a connection must stay up this long before the backoff schedule starts
+    again from ``initial_delay``, so that a flapping server (accepts, then drops at once) is not
+    hammered at the shortest delay.
+    """
+
+    max_attempts: int | None = Field(default=10, ge=1)
+    initial_delay: Duration = timedelta(seconds=1)
+    max_delay: Duration = timedelta(seconds=30)
+    backoff_multiplier: float = Field(default=2.0, ge=1.0)
+    stable_after: Duration = timedelta(seconds=10)
+
+    _check_initial = field_validator("initial_delay")(_positive)
+
+    @field_validator("max_delay")
+    @classmethod
+    def _max_after_initial(cls, value: timedelta, info: ValidationInfo) -> timedelta:
+        return require_at_least_field(value, info, "initial_delay")
