@@ -26,6 +26,7 @@ from projectmanagement_core.models.project import (
     ProjectStatus,
     UpdateProjectRequest,
 )
+from projectmanagement_core.models.snapshot import ProjectSnapshot
 from projectmanagement_core.models.sprint import (
     CreateSprintRequest,
     Sprint,
@@ -57,6 +58,7 @@ __all__ = [
     "Project",
     "ProjectCreated",
     "ProjectDeleted",
+    "ProjectSnapshot",
     "ProjectStatus",
     "ProjectUpdated",
     "Sprint",
