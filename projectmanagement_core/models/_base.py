@@ -18,7 +18,13 @@ def to_utc_seconds(value: datetime) -> datetime:
     """
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("datetime must be timezone-aware (UTC); naive datetimes are ambiguous")
-    return value.astimezone(UTC).replace(microsecond=0)
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        # Near datetime.min/max an offset can push the UTC instant out of range; pydantic only turns
+        # ValueError into a ValidationError, so an OverflowError would escape as a bare crash.
+        raise ValueError("datetime is out of range once converted to UTC") from None
+    return utc.replace(microsecond=0)
 
 
 UtcDateTime = Annotated[datetime, AfterValidator(to_utc_seconds)]
