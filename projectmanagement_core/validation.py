@@ -42,6 +42,9 @@ STORY_POINTS_MAX: Final = 100
 PROJECT_NAME_MAX: Final = 100
 PROJECT_KEY_MAX: Final = 10
 _PROJECT_KEY: Final = re.compile(r"[A-Z][A-Z0-9]*")
+#: Versions and positions travel as int32: a larger value passes the protocol's ">= N" rule but
+#: would make the converter fail with a bare ValueError, so it is rejected here with its field.
+_INT32_MAX: Final = 2**31 - 1
 
 Request = (
     CreateWorkItemRequest
@@ -96,13 +99,13 @@ def _create_work_item(r: CreateWorkItemRequest, e: _Errors) -> None:
 
 
 def _update_work_item(r: UpdateWorkItemRequest, e: _Errors) -> None:
-    e.within("expected_version", r.expected_version, 1)
+    e.within("expected_version", r.expected_version, 1, _INT32_MAX)
     e.length("title", r.title, 1, TITLE_MAX)
     e.length("description", r.description, 0, DESCRIPTION_MAX)
     e.one_of("status", r.status, WORK_ITEM_STATUSES)
     e.one_of("priority", r.priority, WORK_ITEM_PRIORITIES)
     e.within("story_points", r.story_points, 0, STORY_POINTS_MAX)
-    e.within("position", r.position, 0)
+    e.within("position", r.position, 0, _INT32_MAX)
     if r.parent_id is not None and r.parent_id == r.work_item_id:
         e.add("parent_id", "an item cannot be its own parent")
 
@@ -115,7 +118,7 @@ def _create_sprint(r: CreateSprintRequest, e: _Errors) -> None:
 
 
 def _update_sprint(r: UpdateSprintRequest, e: _Errors) -> None:
-    e.within("expected_version", r.expected_version, 1)
+    e.within("expected_version", r.expected_version, 1, _INT32_MAX)
     e.length("name", r.name, 1, SPRINT_NAME_MAX)
     e.length("goal", r.goal, 0, DESCRIPTION_MAX)
     if r.start_date is not None and r.end_date is not None and r.start_date >= r.end_date:
@@ -135,7 +138,7 @@ def _create_project(r: CreateProjectRequest, e: _Errors) -> None:
 
 
 def _update_project(r: UpdateProjectRequest, e: _Errors) -> None:
-    e.within("expected_version", r.expected_version, 1)
+    e.within("expected_version", r.expected_version, 1, _INT32_MAX)
     e.length("name", r.name, 1, PROJECT_NAME_MAX)
     e.length("description", r.description, 0, DESCRIPTION_MAX)
 
