@@ -1,0 +1,329 @@
+"""ReconnectionService: bring a dropped client back, re-subscribe, and resync what was missed.
+
+The client does not reconnect by itself: on an unexpected drop its state goes to Reconnecting and
+this service takes over. It runs exactly one reconnect loop at a time (a task handle set under a
+lock in the same step as the check, so two drops reported together cannot start two loops), waits
+an exponential, jittered delay before each attempt, and after a successful connect re-sends every
+tracked subscription (subscriptions live on the connection and die with it) and fetches the full
+work-item and sprint lists of each subscribed project. pm-server ignores ``since_timestamp``, so the
+full list is the whole truth: the stores replace their copy with it and derive what changed.
+
+Unlike the .NET design, the backoff does not start over after every successful connect: it starts
+over only once a connection has stayed up for ``ReconnectionOptions.stable_after``, so a server that
+accepts and drops at once (flapping) is retried ever more slowly instead of at the shortest delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from projectmanagement_core.exceptions import ConnectionException, ServerRejectedException
+from projectmanagement_core.interfaces import IWebSocketClient
+from projectmanagement_core.models import ConnectionState, ConnectionStateChange, ProjectSnapshot
+from projectmanagement_services.clock import (
+    MonotonicClock,
+    RandomSource,
+    SleepFunction,
+    default_clock,
+    default_random,
+    default_sleep,
+)
+from projectmanagement_services.events import Event
+from projectmanagement_services.resilience.options import ReconnectionOptions
+
+__all__ = ["ReconnectionResult", "ReconnectionService", "TrackedSubscriptions"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedSubscriptions:
+    """What will be re-sent after a reconnect: each id once, in the order first tracked."""
+
+    project_ids: tuple[UUID, ...] = ()
+    sprint_ids: tuple[UUID, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.project_ids) + len(self.sprint_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class ReconnectionResult:
+    """How one outage ended: raised by ``on_reconnected``.
+
+    ``snapshots`` hold the server's whole truth per resynced project (the same values
+    ``on_resynced`` raised); an entity missing from a snapshot was deleted while the client was away.
+    """
+
+    attempts: int
+    resubscribed: int
+    snapshots: tuple[ProjectSnapshot, ...]
+    outage_seconds: float
+    rejected_subscriptions: tuple[UUID, ...] = ()
+
+    @property
+    def resynced_projects(self) -> tuple[UUID, ...]:
+        return tuple(s.project_id for s in self.snapshots)
+
+    @property
+    def resynced_items(self) -> int:
+        """Work items and sprints fetched in all."""
+        return sum(len(s.work_items) + len(s.sprints) for s in self.snapshots)
+
+
+class ReconnectionService:
+    """Watches ``client.on_state_changed`` and reconnects on Reconnecting (design.md section 5).
+
+    Events: ``on_reconnecting(attempt)`` before each attempt's delay, ``on_resynced(snapshot)`` per
+    project after a reconnect, then ``on_reconnected(result)``; ``on_reconnect_failed(exc)`` after
+    ``max_attempts`` failed attempts (the client is then disconnected). A local ``disconnect()`` or
+    ``aclose()`` of the client stops a running loop quietly.
+    """
+
+    def __init__(
+        self,
+        client: IWebSocketClient,
+        options: ReconnectionOptions | None = None,
+        *,
+        clock: MonotonicClock = default_clock,
+        sleep: SleepFunction = default_sleep,
+        random: RandomSource = default_random,
+        telemetry: object | None = None,
+    ) -> None:
+        self._client = client
+        self._options = options or ReconnectionOptions()
+        self._clock = clock
+        self._sleep = sleep
+        self._random = random
+        self._telemetry = telemetry
+        self.on_reconnecting: Event[int] = Event("on_reconnecting")
+        self.on_resynced: Event[ProjectSnapshot] = Event("on_resynced")
+        self.on_reconnected: Event[ReconnectionResult] = Event("on_reconnected")
+        self.on_reconnect_failed: Event[ConnectionException] = Event("on_reconnect_failed")
+        # Ordered sets (dict keys): de-duplicated, first-tracked order kept for a stable re-send.
+        self._projects: dict[UUID, None] = {}
+        self._sprints: dict[UUID, None] = {}
+        self._guard = threading.Lock()  # guards _task and the tracking dicts; never held across await
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+        self._step = 0  # position in the backoff schedule; survives outages until a stable connection
+        self._connected_at: float | None = None
+        client.on_state_changed.subscribe(self._on_state_changed)
+
+    # -- tracking --------------------------------------------------------------------------------
+    def track_subscription(self, project_ids: Iterable[UUID], sprint_ids: Iterable[UUID] = ()) -> None:
+        """Remember a subscription so it is re-sent after every reconnect (idempotent)."""
+        with self._guard:
+            self._projects.update(dict.fromkeys(project_ids))
+            self._sprints.update(dict.fromkeys(sprint_ids))
+
+    def untrack_subscription(self, project_ids: Iterable[UUID], sprint_ids: Iterable[UUID] = ()) -> None:
+        """Forget a subscription; ids not tracked are ignored."""
+        with self._guard:
+            for project_id in project_ids:
+                self._projects.pop(project_id, None)
+            for sprint_id in sprint_ids:
+                self._sprints.pop(sprint_id, None)
+
+    @property
+    def tracked_subscriptions(self) -> TrackedSubscriptions:
+        """A snapshot: later tracking does not change the returned value."""
+        with self._guard:
+            return TrackedSubscriptions(tuple(self._projects), tuple(self._sprints))
+
+    # -- state -----------------------------------------------------------------------------------
+    @property
+    def is_reconnecting(self) -> bool:
+        """True while a reconnect loop runs."""
+        task = self._task
+        return task is not None and not task.done()
+
+    @property
+    def options(self) -> ReconnectionOptions:
+        return self._options
+
+    async def wait_idle(self) -> None:
+        """Wait until no reconnect loop runs (returns at once when none does)."""
+        task = self._task
+        if task is not None and not task.done():
+            await asyncio.wait({task})
+
+    async def aclose(self) -> None:
+        """Stop watching the client and cancel a running loop; returns once it has ended."""
+        self._closed = True
+        self._client.on_state_changed.unsubscribe(self._on_state_changed)
+        with self._guard:
+            task, self._task = self._task, None
+        if task is None or task.done() or task is asyncio.current_task():
+            return
+        task.cancel()
+        await asyncio.wait({task})
+
+    async def __aenter__(self) -> ReconnectionService:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # -- reacting to the client ----------------------------------------------------------------
+    def _on_state_changed(self, change: ConnectionStateChange) -> None:
+        if self._closed:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # raised from another thread: hop onto the loop we know, if any
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.call_soon_threadsafe(self._on_state_changed, change)
+            return
+        self._loop = loop
+        if change.current is ConnectionState.CONNECTED:
+            self._connected_at = self._clock()
+        running = self._task
+        if running is not None and running is asyncio.current_task():
+            return  # raised by our own connect/disconnect: the loop already knows
+        if change.current is ConnectionState.RECONNECTING:
+            self._start_loop(loop, change)
+        elif change.current in (ConnectionState.DISCONNECTED, ConnectionState.CLOSED):
+            self._stop_loop()  # a local disconnect/close: the caller does not want us to reconnect
+
+    def _start_loop(self, loop: asyncio.AbstractEventLoop, change: ConnectionStateChange) -> None:
+        with self._guard:  # check and set in one step: concurrent drops start one loop
+            if self._task is not None and not self._task.done():
+                return
+            now = self._clock()
+            if self._connected_at is None or now - self._connected_at >= self._stable_after():
+                self._step = 0
+            task = loop.create_task(self._run(change, now), name="pm-reconnect")
+            self._task = task
+        task.add_done_callback(_log_unexpected_failure)
+
+    def _stop_loop(self) -> None:
+        with self._guard:
+            task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+
+    def _stable_after(self) -> float:
+        return self._options.stable_after.total_seconds()
+
+    # -- the loop --------------------------------------------------------------------------------
+    def _next_delay(self) -> float:
+        """Delay before the next attempt, and advance the schedule."""
+        options = self._options
+        initial = options.initial_delay.total_seconds()
+        ceiling = options.max_delay.total_seconds()
+        base = min(ceiling, initial * options.backoff_multiplier**self._step)
+        self._step += 1
+        return base * (1.0 + 0.25 * self._random())
+
+    async def _run(self, change: ConnectionStateChange, started: float) -> None:
+        max_attempts = self._options.max_attempts
+        last_error: BaseException | None = change.error
+        attempt = 0
+        while max_attempts is None or attempt < max_attempts:
+            attempt += 1
+            delay = self._next_delay()
+            self.on_reconnecting.emit(attempt)
+            await self._sleep(delay)
+            try:
+                result = await self._attempt(attempt, started)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                last_error = exc
+                _log.info("reconnect attempt %d failed: %s", attempt, exc)
+                continue
+            _log.info("reconnected after %d attempt(s)", attempt)
+            self.on_reconnected.emit(result)
+            return
+        await self._give_up(attempt, last_error)
+
+    async def _attempt(self, attempt: int, started: float) -> ReconnectionResult:
+        if self._client.state is not ConnectionState.CONNECTED:
+            await self._client.connect()
+        tracked = self.tracked_subscriptions
+        rejected = await self._resubscribe(tracked)
+        accepted = [p for p in tracked.project_ids if p not in rejected]
+        snapshots = [await self._fetch(project_id) for project_id in accepted]
+        snapshots_kept = tuple(s for s in snapshots if s is not None)
+        for snapshot in snapshots_kept:
+            self.on_resynced.emit(snapshot)
+        return ReconnectionResult(
+            attempts=attempt,
+            resubscribed=len(tracked) - len(rejected),
+            snapshots=snapshots_kept,
+            outage_seconds=self._clock() - started,
+            rejected_subscriptions=tuple(rejected),
+        )
+
+    async def _resubscribe(self, tracked: TrackedSubscriptions) -> list[UUID]:
+        """Re-send the tracked subscriptions in one message; on a refusal, one at a time.
+
+        One message keeps the rate limiter happy; the fallback makes sure one project the user lost
+        access to does not block the others. Returns the ids the server refused.
+        """
+        if not len(tracked):
+            return []
+        try:
+            await self._client.subscribe(tracked.project_ids, tracked.sprint_ids)
+        except ServerRejectedException as exc:
+            if exc.is_transient:
+                raise
+            _log.warning("re-subscribe refused (%s): retrying id by id", exc.code)
+        else:
+            return []
+        rejected: list[UUID] = []
+        for project_ids, sprint_ids in _one_by_one(tracked):
+            try:
+                await self._client.subscribe(project_ids, sprint_ids)
+            except ServerRejectedException as exc:
+                if exc.is_transient:
+                    raise
+                rejected.extend((*project_ids, *sprint_ids))
+                _log.warning("re-subscribe of %s refused: %s", (*project_ids, *sprint_ids), exc.code)
+        return rejected
+
+    async def _fetch(self, project_id: UUID) -> ProjectSnapshot | None:
+        """The full lists of one project, or None when the server refuses them (not transient)."""
+        as_of = datetime.now(UTC)  # a timestamp, not a duration: the wall clock is right here
+        try:
+            work_items = await self._client.get_work_items(project_id)
+            sprints = await self._client.get_sprints(project_id)
+        except ServerRejectedException as exc:
+            if exc.is_transient:
+                raise
+            _log.warning("resync of project %s refused: %s", project_id, exc.code)
+            return None
+        return ProjectSnapshot(
+            project_id=project_id, work_items=tuple(work_items), sprints=tuple(sprints), as_of=as_of
+        )
+
+    async def _give_up(self, attempts: int, last_error: BaseException | None) -> None:
+        error = ConnectionException(f"reconnect gave up after {attempts} attempt(s)")
+        error.__cause__ = last_error
+        _log.warning("%s", error)
+        try:
+            await self._client.disconnect()
+        except Exception:
+            _log.exception("disconnect after giving up failed")
+        self.on_reconnect_failed.emit(error)
+
+
+def _one_by_one(tracked: TrackedSubscriptions) -> Iterable[tuple[Sequence[UUID], Sequence[UUID]]]:
+    for project_id in tracked.project_ids:
+        yield (project_id,), ()
+    for sprint_id in tracked.sprint_ids:
+        yield (), (sprint_id,)
+
+
+def _log_unexpected_failure(task: asyncio.Task[None]) -> None:
+    """Retrieve a loop's exception so it is logged here, never as 'exception was never retrieved'."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        _log.error("reconnect loop failed unexpectedly", exc_info=exc)
