@@ -1,1 +1,20 @@
-"""testing package."""
+"""The reference pm-ws server for tests, demos and ``pm serve`` (design.md section 9).
+
+``async with PmTestServer() as server:`` serves the protocol of protocol.md on ``server.url``, persists
+to SQLite, and exposes ``server.faults`` (make it misbehave, scoped) and ``server.counters`` (prove
+exactly-once). The API contract other components code against is in notes/server_api.md.
+"""
+
+from projectmanagement_services.testing.counters import ServerCounters
+from projectmanagement_services.testing.faults import RateLimitSettings, ServerFaults
+from projectmanagement_services.testing.rate_limit import TokenBucket, rate_limit_warning
+from projectmanagement_services.testing.server import PmTestServer
+
+__all__ = [
+    "PmTestServer",
+    "RateLimitSettings",
+    "ServerCounters",
+    "ServerFaults",
+    "TokenBucket",
+    "rate_limit_warning",
+]
