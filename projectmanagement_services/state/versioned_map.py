@@ -1,0 +1,337 @@
+"""VersionedEntityMap: server copies, optimistic overlays and tombstones of one kind of entity.
+
+This is the bookkeeping both stores share, kept free of I/O so every ordering rule is unit-tested
+without a network. It holds three layers per id:
+
+* the *confirmed* copy: the newest version the server has told us about (answer, broadcast or
+  list); a copy with a version not above the one held is stale or a duplicate and is ignored, which
+  is what makes "a client sees its own change twice" harmless;
+* an optional *overlay*: the optimistic copy of a write in flight (``None`` for a pending delete,
+  a placeholder with a temporary id for a pending create); readers see it instead of the
+  confirmed copy;
+* *tombstones*: ids the server deleted. Deletion is final in pm-ws (there is no undelete), so a
+  late create or update for a tombstoned id is ignored.
+
+The overlay rule (the server always wins): a confirmed copy newer than the version an overlay was
+built on replaces the overlay at once, and so does a server delete. A rollback restores the
+confirmed copy only while its own overlay is still in place; when newer server news arrived
+meanwhile, that news is kept and the rollback changes nothing. Since a store serialises writes per
+id, the confirmed copy under an intact overlay is exactly what readers saw before the write, so a
+rollback restores the previous state exactly.
+
+Every change to what readers see is raised on ``on_changed`` as one ``EntityChange``, inside the
+lock so that handlers observe changes in the order they happened. Reads and mutations are
+thread-safe (a re-entrant lock: a handler may read the map).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+from uuid import UUID
+
+from projectmanagement_core.models import ChangeKind, EntityChange
+from projectmanagement_services.events import Event
+
+__all__ = ["PendingWrite", "VersionedEntity", "VersionedEntityMap"]
+
+
+class VersionedEntity(Protocol):
+    """What the map needs of an entity: identity, owning project, version, and soft deletion."""
+
+    @property
+    def id(self) -> UUID: ...
+
+    @property
+    def project_id(self) -> UUID: ...
+
+    @property
+    def version(self) -> int: ...
+
+    @property
+    def is_deleted(self) -> bool: ...
+
+
+E = TypeVar("E", bound=VersionedEntity)
+
+
+@dataclass(eq=False)
+class _Overlay(Generic[E]):
+    """An optimistic copy; ``entity`` None hides the id (a pending delete)."""
+
+    entity: E | None
+    base_version: int
+
+
+@dataclass(eq=False)
+class _Placeholder(Generic[E]):
+    """A pending create: matched against server creates so its real item replaces it in place."""
+
+    matches: Callable[[E], bool]
+    resolved_id: UUID | None = None
+
+
+@dataclass(eq=False)
+class PendingWrite(Generic[E]):
+    """A write in flight, as returned by the ``begin_*`` methods and ended by confirm or rollback."""
+
+    entity_id: UUID
+    overlay: _Overlay[E] | None
+    placeholder: _Placeholder[E] | None = None
+    finished: bool = field(default=False)
+
+
+class VersionedEntityMap(Generic[E]):
+    """The per-kind state of a store. See the module docstring for the rules."""
+
+    def __init__(self, name: str) -> None:
+        self._lock = threading.RLock()
+        self._confirmed: dict[UUID, E] = {}
+        self._tombstones: dict[UUID, E | None] = {}
+        self._overlays: dict[UUID, _Overlay[E]] = {}
+        self._placeholders: dict[UUID, _Placeholder[E]] = {}
+        self._in_flight: Counter[UUID] = Counter()
+        self._touched: dict[UUID, int] = {}
+        self._sequence = 0
+        self.on_changed: Event[EntityChange[E]] = Event(f"{name}.on_changed")
+
+    # -- reads -------------------------------------------------------------------------------
+    def get(self, entity_id: UUID) -> E | None:
+        """What readers see: the overlay when one is in place, else the confirmed copy."""
+        with self._lock:
+            return self._visible(entity_id)
+
+    def confirmed(self, entity_id: UUID) -> E | None:
+        """The newest server copy (never an optimistic one), or None when unknown or deleted."""
+        with self._lock:
+            return self._confirmed.get(entity_id)
+
+    def is_deleted(self, entity_id: UUID) -> bool:
+        """True once the server has deleted the id."""
+        with self._lock:
+            return entity_id in self._tombstones
+
+    def select(self, predicate: Callable[[E], bool]) -> list[E]:
+        """Every visible entity that satisfies ``predicate`` (unordered)."""
+        with self._lock:
+            visible = [e for i, e in self._confirmed.items() if i not in self._overlays]
+            visible.extend(o.entity for o in self._overlays.values() if o.entity is not None)
+            return [e for e in visible if predicate(e)]
+
+    def is_pending(self, entity_id: UUID) -> bool:
+        """True while a write to ``entity_id`` (or a create with that temporary id) is in flight."""
+        with self._lock:
+            return self._in_flight[entity_id] > 0
+
+    def mark(self) -> int:
+        """A point in the map's history: server news applied later counts as newer than it."""
+        with self._lock:
+            return self._sequence
+
+    # -- server news -------------------------------------------------------------------------
+    def apply_server(self, entity: E, source: str = "server") -> EntityChange[E] | None:
+        """Apply a copy from the server (broadcast, answer or list) if it is news."""
+        with self._lock:
+            return self._apply_server(entity, source)
+
+    def apply_server_deletion(
+        self, entity_id: UUID, last: E | None = None, source: str = "server"
+    ) -> EntityChange[E] | None:
+        """The server deleted ``entity_id``: hide it for good (idempotent)."""
+        with self._lock:
+            return self._apply_deletion(entity_id, last, source)
+
+    def replace_project(
+        self, project_id: UUID, entities: Iterable[E], *, fresh_since: int, source: str
+    ) -> list[EntityChange[E]]:
+        """Make a full server list the truth for one project.
+
+        Entities in the list are applied like any server copy (newer versions win). Entities of
+        the project that the map holds but the list lacks were deleted while we were away, unless
+        the server told us about them after ``fresh_since`` (then the list predates that news).
+        """
+        with self._lock:
+            changes: list[EntityChange[E]] = []
+            listed: set[UUID] = set()
+            for entity in entities:
+                listed.add(entity.id)
+                change = self._apply_server(entity, source)
+                if change is not None:
+                    changes.append(change)
+            absent = [
+                entity_id
+                for entity_id, entity in self._confirmed.items()
+                if entity.project_id == project_id
+                and entity_id not in listed
+                and self._touched.get(entity_id, 0) <= fresh_since
+            ]
+            for entity_id in absent:
+                change = self._apply_deletion(entity_id, None, source)
+                if change is not None:
+                    changes.append(change)
+            return changes
+
+    # -- optimistic writes -------------------------------------------------------------------
+    def begin_update(self, optimistic: E) -> PendingWrite[E]:
+        """Show ``optimistic`` in place of the current copy while the update is in flight."""
+        with self._lock:
+            return self._begin(optimistic.id, _Overlay(optimistic, self._base_version(optimistic.id)))
+
+    def begin_delete(self, entity_id: UUID) -> PendingWrite[E]:
+        """Hide the entity while the delete is in flight."""
+        with self._lock:
+            return self._begin(entity_id, _Overlay(None, self._base_version(entity_id)))
+
+    def begin_blind(self, entity_id: UUID) -> PendingWrite[E]:
+        """A write to an entity the map does not hold: nothing to show until the answer."""
+        with self._lock:
+            return self._begin(entity_id, None)
+
+    def begin_create(self, placeholder: E, matches: Callable[[E], bool]) -> PendingWrite[E]:
+        """Show ``placeholder`` (a temporary id) until the server's item replaces it.
+
+        ``matches`` recognises the server's create among the broadcasts, which arrive before the
+        answer: the first match takes the placeholder's place in a single change. Should another
+        client's identical create match first, the real item still arrives with the answer, so
+        the store converges either way.
+        """
+        with self._lock:
+            record = _Placeholder(matches)
+            self._placeholders[placeholder.id] = record
+            write = self._begin(placeholder.id, _Overlay(placeholder, 0))
+            write.placeholder = record
+            return write
+
+    def confirm(self, write: PendingWrite[E], answer: E | None) -> EntityChange[E] | None:
+        """End a write with the server's answer (``None``: the entity is deleted)."""
+        with self._lock:
+            self._finish(write)
+            key = write.entity_id
+            if write.placeholder is not None:
+                self._placeholders.pop(key, None)
+                if key not in self._overlays or answer is None:
+                    return None if answer is None else self._apply_server(answer, "server")
+                placeholder = self._overlays.pop(key).entity
+                # Seen already (a broadcast the placeholder did not match): the placeholder goes.
+                seen_already = self._visible(answer.id) is not None
+                self._apply_server(answer, "server", emit=False)
+                return self._emit(placeholder, None if seen_already else self._visible(answer.id), "server")
+            before = self._visible(key)
+            if write.overlay is not None and self._overlays.get(key) is write.overlay:
+                del self._overlays[key]
+            if answer is None:
+                if key not in self._tombstones:
+                    self._tombstone(key, None)
+            else:
+                self._store_confirmed(answer)
+            return self._emit(before, self._visible(key), "server")
+
+    def rollback(self, write: PendingWrite[E]) -> EntityChange[E] | None:
+        """Undo a failed write: restore the confirmed copy, unless server news already replaced it."""
+        with self._lock:
+            self._finish(write)
+            key = write.entity_id
+            self._placeholders.pop(key, None)
+            if write.overlay is None or self._overlays.get(key) is not write.overlay:
+                return None
+            before = self._visible(key)
+            del self._overlays[key]
+            return self._emit(before, self._visible(key), "rollback")
+
+    # -- internals (lock held) ---------------------------------------------------------------
+    def _visible(self, entity_id: UUID) -> E | None:
+        overlay = self._overlays.get(entity_id)
+        if overlay is not None:
+            return overlay.entity
+        return self._confirmed.get(entity_id)
+
+    def _base_version(self, entity_id: UUID) -> int:
+        current = self._confirmed.get(entity_id)
+        return 0 if current is None else current.version
+
+    def _begin(self, entity_id: UUID, overlay: _Overlay[E] | None) -> PendingWrite[E]:
+        self._in_flight[entity_id] += 1
+        write: PendingWrite[E] = PendingWrite(entity_id, overlay)
+        if overlay is not None:
+            before = self._visible(entity_id)
+            self._overlays[entity_id] = overlay
+            self._emit(before, overlay.entity, "local")
+        return write
+
+    def _finish(self, write: PendingWrite[E]) -> None:
+        if write.finished:
+            raise RuntimeError("a pending write was ended twice")
+        write.finished = True
+        self._in_flight[write.entity_id] -= 1
+        if self._in_flight[write.entity_id] <= 0:
+            del self._in_flight[write.entity_id]
+
+    def _touch(self, entity_id: UUID) -> None:
+        self._sequence += 1
+        self._touched[entity_id] = self._sequence
+
+    def _store_confirmed(self, entity: E) -> bool:
+        """Keep ``entity`` as the confirmed copy if it is news; drop overlays it supersedes."""
+        if entity.id in self._tombstones:
+            return False
+        current = self._confirmed.get(entity.id)
+        if current is not None and entity.version <= current.version:
+            return False
+        self._confirmed[entity.id] = entity
+        self._touch(entity.id)
+        overlay = self._overlays.get(entity.id)
+        if overlay is not None and entity.version > overlay.base_version:
+            del self._overlays[entity.id]
+        return True
+
+    def _tombstone(self, entity_id: UUID, last: E | None) -> None:
+        copy = self._confirmed.pop(entity_id, None)
+        self._tombstones[entity_id] = last if last is not None else copy
+        self._overlays.pop(entity_id, None)
+        self._touch(entity_id)
+
+    def _apply_server(self, entity: E, source: str, *, emit: bool = True) -> EntityChange[E] | None:
+        if entity.is_deleted:
+            return self._apply_deletion(entity.id, entity, source)
+        if entity.id in self._tombstones:
+            return None
+        placeholder_id = None
+        if entity.id not in self._confirmed and entity.id not in self._overlays:
+            placeholder_id = self._claim_placeholder(entity)
+        before = self._visible(entity.id if placeholder_id is None else placeholder_id)
+        if placeholder_id is not None:
+            del self._overlays[placeholder_id]
+        if not self._store_confirmed(entity):
+            return None
+        return self._emit(before, self._visible(entity.id), source) if emit else None
+
+    def _claim_placeholder(self, entity: E) -> UUID | None:
+        for temporary_id, record in self._placeholders.items():
+            if record.resolved_id is None and temporary_id in self._overlays and record.matches(entity):
+                record.resolved_id = entity.id
+                return temporary_id
+        return None
+
+    def _apply_deletion(self, entity_id: UUID, last: E | None, source: str) -> EntityChange[E] | None:
+        if entity_id in self._tombstones:
+            return None
+        before = self._visible(entity_id)
+        self._tombstone(entity_id, last)
+        return self._emit(before, None, source)
+
+    def _emit(self, before: E | None, after: E | None, source: str) -> EntityChange[E] | None:
+        if before is None and after is None:
+            return None
+        if before is None:
+            change = EntityChange(ChangeKind.ADDED, None, after, source)
+        elif after is None:
+            change = EntityChange(ChangeKind.REMOVED, before, None, source)
+        elif before == after:
+            return None
+        else:
+            change = EntityChange(ChangeKind.UPDATED, before, after, source)
+        self.on_changed.emit(change)
+        return change
