@@ -1,0 +1,1 @@
+"""Tests of AppSettings: sources, precedence, validation, secrets."""
