@@ -1,0 +1,193 @@
+"""The one adapter over ``websockets``: it moves bytes and translates errors, once.
+
+As httpcore's ``map_exceptions``: every ``websockets`` exception and every ``OSError`` raised while
+opening, sending or receiving becomes a ``ConnectionException`` here (``raise ... from exc``), so
+nothing above this module ever catches a ``websockets`` type. ``WebSocketConnection`` is the
+transport seam (as ``httpx.MockTransport``): unit tests hand the client a fake that moves frames
+through queues; integration tests use this adapter against a real server.
+
+Decisions:
+- ``max_size``: websockets closes the connection (1009) on a frame above its limit, but an
+  oversized frame must be dropped *without* killing the client. So websockets is allowed
+  ``OVERSIZE_HEADROOM`` times ``MaxMessageSize`` and the client enforces ``MaxMessageSize``
+  itself by dropping the frame (a hard cap remains, so memory stays bounded).
+- Protocol-level keepalive pings are off (``ping_interval=None``): pm-server rate-limits every
+  frame it counts, liveness is the app-level heartbeat's job (protocol.md), and one mechanism is
+  easier to reason about than two with different timeouts.
+- ``proxy=None``: pm-server is reached directly (it binds loopback); an HTTP(S)_PROXY in the
+  environment must not silently reroute it.
+- The ``Authorization`` header is redacted from websockets' own debug log of the handshake.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, Final, Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as websockets_connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+
+from projectmanagement_core.exceptions import ConnectionException
+from projectmanagement_services.websocket.options import WebSocketOptions
+
+__all__ = [
+    "OVERSIZE_HEADROOM",
+    "ConnectionFactory",
+    "HandshakeRejectedException",
+    "WebSocketConnection",
+    "WebsocketsConnection",
+    "build_ssl_context",
+    "build_url",
+    "open_websocket",
+]
+
+_log = logging.getLogger(__name__)
+
+#: websockets accepts frames up to this multiple of MaxMessageSize; the client drops those above 1x.
+OVERSIZE_HEADROOM: Final = 4
+_REDACTED: Final = "<redacted>"
+
+
+class HandshakeRejectedException(ConnectionException):
+    """The server answered the handshake with an HTTP status (401 bad token, 503 full).
+
+    ``status_code`` lets a reconnection loop tell "try later" (503) from "will never work" (401).
+    """
+
+    def __init__(self, status_code: int) -> None:
+        self.status_code = status_code
+        super().__init__(f"handshake rejected with HTTP {status_code}")
+
+
+class WebSocketConnection(Protocol):
+    """An open connection that moves whole frames. Every failure is a ``ConnectionException``."""
+
+    async def send(self, data: bytes) -> None:
+        """Send one binary frame."""
+        ...
+
+    async def recv(self) -> bytes | str:
+        """The next frame: ``bytes`` for binary, ``str`` for text."""
+        ...
+
+    async def close(self) -> None:
+        """Close cleanly (Close frame 1000); never raises."""
+        ...
+
+    def abort(self) -> None:
+        """Drop the transport at once, without a closing handshake (the link is already dead)."""
+        ...
+
+
+#: Opens a connection from options: the client's seam (tests pass a fake).
+ConnectionFactory = Callable[[WebSocketOptions], Awaitable[WebSocketConnection]]
+
+
+def _translate(exc: BaseException, action: str) -> ConnectionException:
+    if isinstance(exc, InvalidStatus):
+        return HandshakeRejectedException(exc.response.status_code)
+    if isinstance(exc, ConnectionClosed):
+        code = exc.rcvd.code if exc.rcvd is not None else None
+        return ConnectionException(f"connection closed while {action}", close_code=code)
+    if isinstance(exc, TimeoutError):
+        return ConnectionException(f"timed out while {action}")
+    if isinstance(exc, ssl.SSLError):
+        return ConnectionException(f"TLS failure while {action}: {exc.__class__.__name__}")
+    return ConnectionException(f"{exc.__class__.__name__} while {action}")
+
+
+class WebsocketsConnection:
+    """``WebSocketConnection`` over a ``websockets`` ``ClientConnection``."""
+
+    __slots__ = ("_ws",)
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self._ws = ws
+
+    async def send(self, data: bytes) -> None:
+        try:
+            await self._ws.send(data)
+        except (WebSocketException, OSError) as exc:
+            raise _translate(exc, "sending") from exc
+
+    async def recv(self) -> bytes | str:
+        try:
+            return await self._ws.recv()
+        except (WebSocketException, OSError) as exc:
+            raise _translate(exc, "receiving") from exc
+
+    async def close(self) -> None:
+        try:
+            await self._ws.close()
+        except (WebSocketException, OSError) as exc:  # closing a broken link: nothing left to do
+            _log.debug("close failed: %s", exc.__class__.__name__)
+
+    def abort(self) -> None:
+        transport = self._ws.transport
+        if transport is not None:
+            transport.abort()
+
+    def __repr__(self) -> str:
+        return f"WebsocketsConnection(state={self._ws.state.name})"
+
+
+class _RedactingLogger(logging.LoggerAdapter[logging.Logger]):
+    """websockets logs each handshake header at DEBUG (``> %s: %s``); hide the Authorization value."""
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if len(args) == 2 and isinstance(args[0], str) and args[0].lower() == "authorization":
+            args = (args[0], _REDACTED)
+        super().log(level, msg, *args, **kwargs)
+
+    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
+        return msg, kwargs
+
+
+def build_url(options: WebSocketOptions) -> str:
+    """``ServerUrl`` with ``user_id`` set in the query (open mode); the same on every (re)connect."""
+    if options.user_id is None:
+        return options.server_url
+    parts = urlsplit(options.server_url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "user_id"]
+    query.append(("user_id", str(options.user_id)))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def build_ssl_context(options: WebSocketOptions) -> ssl.SSLContext | None:
+    """For wss://: verify against ``CaFile`` or the system store. Verification is never turned off."""
+    if not options.is_secure:
+        return None
+    cafile = str(options.ca_file) if options.ca_file is not None else None
+    return ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=cafile)
+
+
+async def open_websocket(options: WebSocketOptions) -> WebsocketsConnection:
+    """Open a connection as ``options`` say (the default ``ConnectionFactory``).
+
+    Raises:
+        HandshakeRejectedException: the server answered with an HTTP status instead of upgrading.
+        ConnectionException: anything else that prevented the connection (refused, TLS, timeout).
+    """
+    headers: dict[str, str] = {}
+    if options.auth_token is not None:
+        headers["Authorization"] = f"Bearer {options.auth_token.get_secret_value()}"
+    connect_timeout = options.connect_timeout.total_seconds()
+    try:
+        ws = await websockets_connect(
+            build_url(options),
+            additional_headers=headers,
+            ssl=build_ssl_context(options),
+            open_timeout=connect_timeout,
+            close_timeout=min(connect_timeout, 5.0),
+            ping_interval=None,
+            max_size=options.max_message_size * OVERSIZE_HEADROOM,
+            proxy=None,
+            logger=_RedactingLogger(logging.getLogger("websockets.client")),
+        )
+    except (WebSocketException, OSError, TimeoutError) as exc:
+        raise _translate(exc, "connecting") from exc
+    return WebsocketsConnection(ws)
