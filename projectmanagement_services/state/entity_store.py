@@ -96,6 +96,8 @@ class EntityStore(ABC, Generic[E]):
         The list is the whole truth (pm-server sends no tombstones), so what it lacks was deleted
         while we were away, except what the server told us about since the current connection
         opened: the list was fetched after that, so such news is at least as new as the list.
+        So pass only lists fetched over the current connection (as the reconnection service does);
+        ``load_project`` fetches one itself and needs no such care.
         """
         return self._entities.replace_project(
             snapshot.project_id,
