@@ -123,6 +123,7 @@ class PmTestServer:
         self._store: SqliteStore | None = None
         self._handler: RequestHandler | None = None
         self._sessions: set[_Session] = set()
+        self._sessions_changed: asyncio.Condition | None = None
         self.counters = ServerCounters()
         self.faults = ServerFaults(self)
 
@@ -144,6 +145,26 @@ class PmTestServer:
     @property
     def connection_count(self) -> int:
         return len(self._sessions)
+
+    async def wait_for_connection_count(self, count: int) -> None:
+        """Return once exactly ``count`` connections are open (wrap it in a timeout)."""
+        changed = self._condition()
+        async with changed:
+            await changed.wait_for(lambda: len(self._sessions) == count)
+
+    def _condition(self) -> asyncio.Condition:
+        if self._sessions_changed is None:
+            self._sessions_changed = asyncio.Condition()
+        return self._sessions_changed
+
+    async def _sessions_update(self, session: _Session, *, add: bool) -> None:
+        if add:
+            self._sessions.add(session)
+        else:
+            self._sessions.discard(session)
+        changed = self._condition()
+        async with changed:
+            changed.notify_all()
 
     async def start(self) -> None:
         """Listen (again) on the configured port; after a stop() it is the same port."""
@@ -255,7 +276,7 @@ class PmTestServer:
         assert connection.request is not None  # the handshake is done when the handler runs
         session = _Session(connection, self._identity(connection.request))
         self.counters.handshakes_accepted += 1
-        self._sessions.add(session)
+        await self._sessions_update(session, add=True)
         writer = asyncio.create_task(self._write(session))
         logger.debug("connection open from %s as user %s", connection.remote_address, session.user_id)
         try:
@@ -276,11 +297,11 @@ class PmTestServer:
         except ConnectionClosed:
             pass
         finally:
-            self._sessions.discard(session)
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
             session.abandon_queue()
+            await self._sessions_update(session, add=False)
             session.finished.set()
             logger.debug("connection closed for user %s", session.user_id)
 

@@ -59,7 +59,9 @@ class RawClient:
         assert isinstance(frame, pb.WebSocketMessage), frame
         return frame
 
-    async def request(self, envelope: pb.WebSocketMessage) -> tuple[pb.WebSocketMessage, list[pb.WebSocketMessage]]:
+    async def request(
+        self, envelope: pb.WebSocketMessage
+    ) -> tuple[pb.WebSocketMessage, list[pb.WebSocketMessage]]:
         """Send ``envelope``; return its answer and the binary frames received before it."""
         await self.send(envelope)
         before: list[pb.WebSocketMessage] = []
