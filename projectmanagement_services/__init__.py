@@ -5,4 +5,17 @@ from projectmanagement_services.events import Event
 
 __version__ = "0.1.0"
 
-__all__ = ["Clock", "Event", "SystemClock", "__version__"]
+# Imported after __version__: these modules (through telemetry) read it from the package.
+from projectmanagement_services.settings import AppSettings, SettingsError
+from projectmanagement_services.telemetry_setup import TelemetryProviders, configure_telemetry
+
+__all__ = [
+    "AppSettings",
+    "Clock",
+    "Event",
+    "SettingsError",
+    "SystemClock",
+    "TelemetryProviders",
+    "__version__",
+    "configure_telemetry",
+]

@@ -1,0 +1,170 @@
+"""Telemetry export: the OpenTelemetry SDK pipeline built from ``TelemetryOptions``.
+
+Kept apart from ``telemetry.py`` (what the components record, through the OTel API only) because
+where data goes is the application's decision, not the instrumentation's. Configuring export is
+opt-in: nothing here runs unless called, ``Exporter: none`` builds nothing, and a host application's
+own global providers are never replaced.
+
+The SDK and exporters are imported inside ``configure_telemetry`` so that importing this module (or
+the package) costs nothing while telemetry is off.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, TextIO
+
+from projectmanagement_services.telemetry import TelemetryOptions
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import MetricExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
+
+__all__ = ["OTLP_METRICS_PATH", "OTLP_TRACES_PATH", "TelemetryProviders", "configure_telemetry"]
+
+_log = logging.getLogger(__name__)
+
+#: OTLP/HTTP signal paths appended to ``OtlpEndpoint`` (the collector's base URL).
+OTLP_TRACES_PATH: Final = "/v1/traces"
+OTLP_METRICS_PATH: Final = "/v1/metrics"
+
+
+@dataclass(frozen=True, slots=True)
+class TelemetryProviders:
+    """The SDK providers built from settings; hand them to components or the container.
+
+    Attributes:
+        tracer_provider: an SDK ``TracerProvider`` with a batch span processor on the exporter.
+        meter_provider: an SDK ``MeterProvider`` with a periodic reader on the exporter.
+        tracer_provider_is_global: whether it was installed as the process-wide provider.
+        meter_provider_is_global: likewise for metrics.
+    """
+
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
+    tracer_provider_is_global: bool = False
+    meter_provider_is_global: bool = False
+
+    def force_flush(self, timeout_millis: int = 10_000) -> bool:
+        """Export everything recorded so far; ``True`` when both signals were flushed in time."""
+        spans = self.tracer_provider.force_flush(timeout_millis)
+        metrics = self.meter_provider.force_flush(timeout_millis)
+        return spans and metrics
+
+    def shutdown(self) -> None:
+        """Flush and stop both pipelines (exporter threads and HTTP sessions included)."""
+        self.tracer_provider.shutdown()
+        self.meter_provider.shutdown()
+
+
+def configure_telemetry(
+    options: TelemetryOptions,
+    *,
+    set_global: bool = False,
+    service_version: str | None = None,
+    console_out: TextIO | None = None,
+) -> TelemetryProviders | None:
+    """Build the tracer and meter providers that ``options`` ask for.
+
+    Args:
+        options: the ``Telemetry`` settings section.
+        set_global: also install the providers as the OTel globals, but only where the global is
+            still the API's default (proxy or no-op): a host application's configured providers are
+            kept and a warning is logged.
+        service_version: ``service.version`` of the resource (default: this package's version);
+            a ``service.version`` in ``ResourceAttributes`` wins over both.
+        console_out: where the ``console`` exporter writes (default: ``sys.stdout`` at call time).
+
+    Returns:
+        The providers, or ``None`` for ``Exporter: none`` (nothing is built or touched).
+    """
+    if options.exporter == "none":
+        return None
+
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    resource = _resource(options, service_version)
+    span_exporter, metric_exporter = _exporters(options, console_out)
+    tracer_provider = TracerProvider(resource=resource)
+    tracer_provider.add_span_processor(BatchSpanProcessor(span_exporter))
+    meter_provider = MeterProvider(
+        resource=resource, metric_readers=[PeriodicExportingMetricReader(metric_exporter)]
+    )
+    tracer_global = meter_global = False
+    if set_global:
+        tracer_global = _install_tracer_provider(tracer_provider)
+        meter_global = _install_meter_provider(meter_provider)
+    _log.info(
+        "telemetry export configured: exporter=%s service.name=%s", options.exporter, options.service_name
+    )
+    return TelemetryProviders(tracer_provider, meter_provider, tracer_global, meter_global)
+
+
+def _resource(options: TelemetryOptions, service_version: str | None) -> Resource:
+    from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
+
+    from projectmanagement_services import __version__
+
+    attributes: dict[str, str] = {SERVICE_VERSION: service_version or __version__}
+    attributes.update(options.resource_attributes)
+    # ServiceName is the dedicated key: it wins over a service.name among the free-form attributes.
+    attributes[SERVICE_NAME] = options.service_name
+    return Resource.create(attributes)
+
+
+def _exporters(options: TelemetryOptions, console_out: TextIO | None) -> tuple[SpanExporter, MetricExporter]:
+    if options.exporter == "console":
+        from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+        out = console_out if console_out is not None else sys.stdout
+        return ConsoleSpanExporter(out=out), ConsoleMetricExporter(out=out)
+    if options.exporter == "otlp":
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        base = options.otlp_endpoint.rstrip("/")
+        return (
+            OTLPSpanExporter(endpoint=base + OTLP_TRACES_PATH),
+            OTLPMetricExporter(endpoint=base + OTLP_METRICS_PATH),
+        )
+    raise ValueError(f"unknown telemetry exporter {options.exporter!r}")
+
+
+def _install_tracer_provider(provider: TracerProvider) -> bool:
+    from opentelemetry import trace
+
+    current = trace.get_tracer_provider()
+    if not isinstance(current, trace.ProxyTracerProvider | trace.NoOpTracerProvider):
+        _log.warning(
+            "telemetry: a global TracerProvider (%s) is already configured; keeping it",
+            type(current).__name__,
+        )
+        return False
+    trace.set_tracer_provider(provider)
+    return trace.get_tracer_provider() is provider
+
+
+def _install_meter_provider(provider: MeterProvider) -> bool:
+    from opentelemetry import metrics
+
+    # The API's stand-in before any provider is set; private, but the only way to tell "unset".
+    from opentelemetry.metrics._internal import _ProxyMeterProvider
+
+    current = metrics.get_meter_provider()
+    if not isinstance(current, _ProxyMeterProvider | metrics.NoOpMeterProvider):
+        _log.warning(
+            "telemetry: a global MeterProvider (%s) is already configured; keeping it",
+            type(current).__name__,
+        )
+        return False
+    metrics.set_meter_provider(provider)
+    return metrics.get_meter_provider() is provider

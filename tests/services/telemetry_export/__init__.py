@@ -1,0 +1,1 @@
+"""Tests of the telemetry export pipeline (telemetry_setup) against a real OTLP/HTTP receiver."""

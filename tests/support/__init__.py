@@ -1,0 +1,1 @@
+"""Reusable test support: servers and receivers that several test areas share."""
