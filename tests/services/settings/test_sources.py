@@ -311,3 +311,11 @@ def test_as_appsettings_round_trips(write_settings) -> None:
     )
     path = write_settings(loaded.as_appsettings(), "round.json")
     assert AppSettings.load(path, env={}) == loaded
+
+
+def test_environment_file_is_read_even_without_default_base_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write_settings
+) -> None:
+    write_settings({"ProjectManagement": {"RetryPolicy": {"MaxAttempts": 5}}}, "appsettings.Ci.json")
+    monkeypatch.chdir(tmp_path)
+    assert AppSettings.load(env={"PM_ENVIRONMENT": "Ci"}).project_management.retry_policy.max_attempts == 5
