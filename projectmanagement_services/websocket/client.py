@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import MappingProxyType, TracebackType
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 from uuid import UUID
 
 from google.protobuf.message import Message
@@ -34,6 +34,7 @@ from projectmanagement_core.exceptions import (
     ValidationException,
     exception_from_error,
 )
+from projectmanagement_core.interfaces import IWebSocketClient
 from projectmanagement_core.models import (
     ActivityLogEntry,
     ConnectionState,
@@ -67,6 +68,7 @@ from projectmanagement_services.websocket.connection import (
     open_websocket,
 )
 from projectmanagement_services.websocket.connection_state import IllegalTransitionError, is_legal_transition
+from projectmanagement_services.websocket.event_slot import EventSlot
 from projectmanagement_services.websocket.health import ConnectionHealthTracker
 from projectmanagement_services.websocket.instrumentation import WebSocketInstrumentation
 from projectmanagement_services.websocket.options import WebSocketOptions
@@ -113,6 +115,20 @@ class WebSocketClient:
         telemetry: optional hook for dropped frames and round-trip times.
     """
 
+    # Events (as .NET events): ``client.on_x += handler`` or ``client.on_x.subscribe(handler)``.
+    on_state_changed = EventSlot[ConnectionStateChange]()
+    on_work_item_created = EventSlot[WorkItemCreated]()
+    on_work_item_updated = EventSlot[WorkItemUpdated]()
+    on_work_item_deleted = EventSlot[WorkItemDeleted]()
+    on_sprint_created = EventSlot[SprintCreated]()
+    on_sprint_updated = EventSlot[SprintUpdated]()
+    on_sprint_deleted = EventSlot[SprintDeleted]()
+    on_project_created = EventSlot[ProjectCreated]()
+    on_project_updated = EventSlot[ProjectUpdated]()
+    on_project_deleted = EventSlot[ProjectDeleted]()
+    on_activity_logged = EventSlot[ActivityLogEntry]()
+    on_warning = EventSlot[str]()
+
     def __init__(
         self,
         options: WebSocketOptions,
@@ -143,29 +159,17 @@ class WebSocketClient:
         self._dropped: Counter[str] = Counter()
         self._warnings_received = 0
 
-        self._on_state_changed: Event[ConnectionStateChange] = Event("on_state_changed")
-        self._on_work_item_created: Event[WorkItemCreated] = Event("on_work_item_created")
-        self._on_work_item_updated: Event[WorkItemUpdated] = Event("on_work_item_updated")
-        self._on_work_item_deleted: Event[WorkItemDeleted] = Event("on_work_item_deleted")
-        self._on_sprint_created: Event[SprintCreated] = Event("on_sprint_created")
-        self._on_sprint_updated: Event[SprintUpdated] = Event("on_sprint_updated")
-        self._on_sprint_deleted: Event[SprintDeleted] = Event("on_sprint_deleted")
-        self._on_project_created: Event[ProjectCreated] = Event("on_project_created")
-        self._on_project_updated: Event[ProjectUpdated] = Event("on_project_updated")
-        self._on_project_deleted: Event[ProjectDeleted] = Event("on_project_deleted")
-        self._on_activity_logged: Event[ActivityLogEntry] = Event("on_activity_logged")
-        self._on_warning: Event[str] = Event("on_warning")
         self._broadcast_events: dict[str, Event[Any]] = {
-            "work_item_created": self._on_work_item_created,
-            "work_item_updated": self._on_work_item_updated,
-            "work_item_deleted": self._on_work_item_deleted,
-            "sprint_created": self._on_sprint_created,
-            "sprint_updated": self._on_sprint_updated,
-            "sprint_deleted": self._on_sprint_deleted,
-            "project_created": self._on_project_created,
-            "project_updated": self._on_project_updated,
-            "project_deleted": self._on_project_deleted,
-            "activity_log_created": self._on_activity_logged,
+            "work_item_created": self.on_work_item_created,
+            "work_item_updated": self.on_work_item_updated,
+            "work_item_deleted": self.on_work_item_deleted,
+            "sprint_created": self.on_sprint_created,
+            "sprint_updated": self.on_sprint_updated,
+            "sprint_deleted": self.on_sprint_deleted,
+            "project_created": self.on_project_created,
+            "project_updated": self.on_project_updated,
+            "project_deleted": self.on_project_deleted,
+            "activity_log_created": self.on_activity_logged,
         }
 
     # ------------------------------------------------------------------ state and events
@@ -196,55 +200,6 @@ class WebSocketClient:
     def warnings_received(self) -> int:
         """Text frames (rate-limit warnings) received since construction."""
         return self._warnings_received
-
-    @property
-    def on_state_changed(self) -> Event[ConnectionStateChange]:
-        return self._on_state_changed
-
-    @property
-    def on_work_item_created(self) -> Event[WorkItemCreated]:
-        return self._on_work_item_created
-
-    @property
-    def on_work_item_updated(self) -> Event[WorkItemUpdated]:
-        return self._on_work_item_updated
-
-    @property
-    def on_work_item_deleted(self) -> Event[WorkItemDeleted]:
-        return self._on_work_item_deleted
-
-    @property
-    def on_sprint_created(self) -> Event[SprintCreated]:
-        return self._on_sprint_created
-
-    @property
-    def on_sprint_updated(self) -> Event[SprintUpdated]:
-        return self._on_sprint_updated
-
-    @property
-    def on_sprint_deleted(self) -> Event[SprintDeleted]:
-        return self._on_sprint_deleted
-
-    @property
-    def on_project_created(self) -> Event[ProjectCreated]:
-        return self._on_project_created
-
-    @property
-    def on_project_updated(self) -> Event[ProjectUpdated]:
-        return self._on_project_updated
-
-    @property
-    def on_project_deleted(self) -> Event[ProjectDeleted]:
-        return self._on_project_deleted
-
-    @property
-    def on_activity_logged(self) -> Event[ActivityLogEntry]:
-        return self._on_activity_logged
-
-    @property
-    def on_warning(self) -> Event[str]:
-        """Text frames from the server (rate-limit warnings)."""
-        return self._on_warning
 
     def __repr__(self) -> str:
         return f"WebSocketClient(url={self._options.server_url!r}, state={self._state})"
@@ -339,7 +294,7 @@ class WebSocketClient:
         if not is_legal_transition(previous, new):
             raise IllegalTransitionError(previous, new)
         self._state = new
-        self._on_state_changed.emit(ConnectionStateChange(previous, new, error))
+        self.on_state_changed.emit(ConnectionStateChange(previous, new, error))
 
     def _spawn(self, coro: Any, name: str) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro, name=name)
@@ -378,7 +333,7 @@ class WebSocketClient:
         elif isinstance(event, TextFrame):
             self._warnings_received += 1
             _log.warning("server warning: %s", event.text)
-            self._on_warning.emit(event.text)
+            self.on_warning.emit(event.text)
         elif isinstance(event, UnknownPayload):
             _log.debug("ignored unknown payload %s", event.name or list(event.field_numbers))
             self._drop(DROP_UNKNOWN)
@@ -677,3 +632,10 @@ def _uuid_str(value: UUID, field: str) -> str:
 
 def _uuid_strs(values: Sequence[UUID], field: str) -> list[str]:
     return [_uuid_str(v, field) for v in values]
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_interface(client: WebSocketClient) -> IWebSocketClient:
+        """mypy proves here that ``WebSocketClient`` matches ``IWebSocketClient`` member for member."""
+        return client
