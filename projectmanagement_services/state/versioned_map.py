@@ -149,7 +149,8 @@ class VersionedEntityMap(Generic[E]):
     ) -> list[EntityChange[E]]:
         """Make a full server list the truth for one project.
 
-        Entities in the list are applied like any server copy (newer versions win). Entities of
+        Entities in the list are applied like any server copy (newer versions win; a same-version
+        copy that differs refreshes derived fields, see ``_store_confirmed``). Entities of
         the project that the map holds but the list lacks were deleted while we were away, unless
         the server told us about them after ``fresh_since`` (then the list predates that news).
         """
@@ -158,7 +159,7 @@ class VersionedEntityMap(Generic[E]):
             listed: set[UUID] = set()
             for entity in entities:
                 listed.add(entity.id)
-                change = self._apply_server(entity, source)
+                change = self._apply_server(entity, source, refresh=True)
                 if change is not None:
                     changes.append(change)
             absent = [
@@ -273,13 +274,19 @@ class VersionedEntityMap(Generic[E]):
         self._sequence += 1
         self._touched[entity_id] = self._sequence
 
-    def _store_confirmed(self, entity: E) -> bool:
-        """Keep ``entity`` as the confirmed copy if it is news; drop overlays it supersedes."""
+    def _store_confirmed(self, entity: E, *, refresh: bool = False) -> bool:
+        """Keep ``entity`` as the confirmed copy if it is news; drop overlays it supersedes.
+
+        ``refresh`` also takes a different copy of the same version: a full list carries derived
+        fields (a work item's descendant ids) that change without a version bump and that no
+        broadcast reports.
+        """
         if entity.id in self._tombstones:
             return False
         current = self._confirmed.get(entity.id)
         if current is not None and entity.version <= current.version:
-            return False
+            if not (refresh and entity.version == current.version and entity != current):
+                return False
         self._confirmed[entity.id] = entity
         self._touch(entity.id)
         overlay = self._overlays.get(entity.id)
@@ -293,7 +300,9 @@ class VersionedEntityMap(Generic[E]):
         self._overlays.pop(entity_id, None)
         self._touch(entity_id)
 
-    def _apply_server(self, entity: E, source: str, *, emit: bool = True) -> EntityChange[E] | None:
+    def _apply_server(
+        self, entity: E, source: str, *, emit: bool = True, refresh: bool = False
+    ) -> EntityChange[E] | None:
         if entity.is_deleted:
             return self._apply_deletion(entity.id, entity, source)
         if entity.id in self._tombstones:
@@ -304,7 +313,7 @@ class VersionedEntityMap(Generic[E]):
         before = self._visible(entity.id if placeholder_id is None else placeholder_id)
         if placeholder_id is not None:
             del self._overlays[placeholder_id]
-        if not self._store_confirmed(entity):
+        if not self._store_confirmed(entity, refresh=refresh):
             return None
         return self._emit(before, self._visible(entity.id), source) if emit else None
 

@@ -548,3 +548,16 @@ async def test_pending_write_survives_a_same_version_snapshot(
     with pytest.raises(ConnectionException):
         await task
     assert store.get(item.id) == item
+
+
+async def test_snapshot_refreshes_derived_fields_of_the_same_version(
+    client: FakeClient, store: WorkItemStore, changes: list[EntityChange[WorkItem]]
+) -> None:
+    epic = seed(client, item_type=WorkItemType.EPIC)
+    child = uuid4()
+    refreshed = epic.model_copy(update={"descendant_ids": (child,)})
+    client.broadcast_item(refreshed)  # a broadcast of the same version is a duplicate
+    assert store.get(epic.id) == epic
+    store.apply_snapshot(ProjectSnapshot(project_id=PROJECT, work_items=(refreshed,), as_of=NOW))
+    assert store.get(epic.id) == refreshed
+    assert changes[-1] == EntityChange(ChangeKind.UPDATED, epic, refreshed, "resync")
