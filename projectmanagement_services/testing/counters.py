@@ -33,6 +33,8 @@ class ServerCounters:
     rate_limited: int = 0
     #: Answers withheld by the ``swallow_answers`` fault.
     answers_swallowed: int = 0
+    #: Requests that raised inside the server (a bug): answered INTERNAL_ERROR. Tests expect 0.
+    internal_errors: int = 0
 
     def reset(self) -> None:
         """Zero everything, e.g. between the phases of one test."""
@@ -45,3 +47,4 @@ class ServerCounters:
         self.undecodable_frames = 0
         self.rate_limited = 0
         self.answers_swallowed = 0
+        self.internal_errors = 0

@@ -293,7 +293,7 @@ class PmTestServer:
                     logger.debug("undecodable frame from user %s; dropping the connection", session.user_id)
                     connection.transport.abort()
                     break
-                await self._dispatch(session, request)
+                await self._dispatch_safely(session, request)
         except ConnectionClosed:
             pass
         finally:
@@ -341,6 +341,18 @@ class PmTestServer:
         delivered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         session.send(None, delivered)
         await delivered
+
+    async def _dispatch_safely(self, session: _Session, request: pb.WebSocketMessage) -> None:
+        """A bug in request handling answers INTERNAL_ERROR and is counted; it never kills the connection."""
+        try:
+            await self._dispatch(session, request)
+        except (ConnectionClosed, asyncio.CancelledError):
+            raise
+        except Exception:
+            self.counters.internal_errors += 1
+            logger.exception("request %s failed inside the reference server", request.message_id)
+            answer = error_envelope(request.message_id, int(self._now()), "INTERNAL_ERROR", "internal error")
+            session.send(answer)
 
     async def _dispatch(self, session: _Session, request: pb.WebSocketMessage) -> None:
         kind = request.WhichOneof("payload") or _NO_PAYLOAD
