@@ -1,6 +1,7 @@
 """Resilience: circuit breaker, retry policy with backoff, error classification, and their options.
 
-Composition (design.md section 5): ``breaker.execute(lambda: retry.execute(operation))``.
+Composition (design.md section 5): ``breaker.execute(lambda: retry.execute(operation))``, packaged as
+``ResilientWebSocketClient``; ``ReconnectionService`` brings a dropped client back and resyncs it.
 """
 
 from projectmanagement_services.resilience.backoff import (
@@ -17,12 +18,19 @@ from projectmanagement_services.resilience.circuit_breaker import (
     CircuitStateChange,
 )
 from projectmanagement_services.resilience.classification import is_breaker_failure, is_transient
+from projectmanagement_services.resilience.idempotency import new_message_id
 from projectmanagement_services.resilience.options import (
     CircuitBreakerOptions,
     JitterMode,
     ReconnectionOptions,
     RetryPolicyOptions,
 )
+from projectmanagement_services.resilience.reconnection_service import (
+    ReconnectionResult,
+    ReconnectionService,
+    TrackedSubscriptions,
+)
+from projectmanagement_services.resilience.resilient_client import ResilientWebSocketClient
 from projectmanagement_services.resilience.retry_policy import RetryAttempt, RetryHook, RetryPolicy
 
 __all__ = [
@@ -34,14 +42,19 @@ __all__ = [
     "CircuitStateChange",
     "JitterMode",
     "ReconnectionOptions",
+    "ReconnectionResult",
+    "ReconnectionService",
+    "ResilientWebSocketClient",
     "RetryAttempt",
     "RetryHook",
     "RetryPolicy",
     "RetryPolicyOptions",
+    "TrackedSubscriptions",
     "backoff_delays",
     "compute_delay",
     "exponential_delay",
     "is_breaker_failure",
     "is_transient",
+    "new_message_id",
     "retry_delays",
 ]

@@ -3,7 +3,8 @@
 The client does not reconnect by itself: on an unexpected drop its state goes to Reconnecting and
 this service takes over. It runs exactly one reconnect loop at a time (a task handle set under a
 lock in the same step as the check, so two drops reported together cannot start two loops), waits
-an exponential, jittered delay before each attempt, and after a successful connect re-sends every
+before each attempt (``backoff.compute_delay``: InitialDelay doubling by BackoffMultiplier, plus
+0-25 % upward jitter, never above MaxDelay), and after a successful connect re-sends every
 tracked subscription (subscriptions live on the connection and die with it) and fetches the full
 work-item and sprint lists of each subscribed project. pm-server ignores ``since_timestamp``, so the
 full list is the whole truth: the stores replace their copy with it and derive what changed.
@@ -21,7 +22,10 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Final
 from uuid import UUID
+
+from opentelemetry.trace import Status, StatusCode
 
 from projectmanagement_core.exceptions import ConnectionException, ServerRejectedException
 from projectmanagement_core.interfaces import IWebSocketClient
@@ -35,11 +39,31 @@ from projectmanagement_services.clock import (
     default_sleep,
 )
 from projectmanagement_services.events import Event
-from projectmanagement_services.resilience.options import ReconnectionOptions
+from projectmanagement_services.resilience.backoff import compute_delay
+from projectmanagement_services.resilience.classification import is_transient
+from projectmanagement_services.resilience.options import JitterMode, ReconnectionOptions
+from projectmanagement_services.telemetry import (
+    ATTR_ERROR_TYPE,
+    ATTR_PM_ATTEMPTS,
+    ATTR_RESUBSCRIBED,
+    ATTR_RESYNCED_ITEMS,
+    PmTelemetry,
+    error_type,
+)
 
-__all__ = ["ReconnectionResult", "ReconnectionService", "TrackedSubscriptions"]
+__all__ = [
+    "OUTCOME_FAILURE",
+    "OUTCOME_SUCCESS",
+    "ReconnectionResult",
+    "ReconnectionService",
+    "TrackedSubscriptions",
+]
 
 _log = logging.getLogger(__name__)
+
+#: ``outcome`` of ``pm.reconnection.attempts`` and of the span's attempt events.
+OUTCOME_SUCCESS: Final = "success"
+OUTCOME_FAILURE: Final = "failure"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +106,9 @@ class ReconnectionService:
 
     Events: ``on_reconnecting(attempt)`` before each attempt's delay, ``on_resynced(snapshot)`` per
     project after a reconnect, then ``on_reconnected(result)``; ``on_reconnect_failed(exc)`` after
-    ``max_attempts`` failed attempts (the client is then disconnected). A local ``disconnect()`` or
+    ``max_attempts`` failed attempts, or at once when ``connect()`` fails with an error that is not
+    transient (a handshake refused with 401: waiting will not fix it); the client is then
+    disconnected. A local ``disconnect()`` or
     ``aclose()`` of the client stops a running loop quietly.
     """
 
@@ -94,14 +120,14 @@ class ReconnectionService:
         clock: MonotonicClock = default_clock,
         sleep: SleepFunction = default_sleep,
         random: RandomSource = default_random,
-        telemetry: object | None = None,
+        telemetry: PmTelemetry | None = None,
     ) -> None:
         self._client = client
         self._options = options or ReconnectionOptions()
         self._clock = clock
         self._sleep = sleep
         self._random = random
-        self._telemetry = telemetry
+        self._telemetry = telemetry or PmTelemetry.disabled()
         self.on_reconnecting: Event[int] = Event("on_reconnecting")
         self.on_resynced: Event[ProjectSnapshot] = Event("on_resynced")
         self.on_reconnected: Event[ReconnectionResult] = Event("on_reconnected")
@@ -113,7 +139,7 @@ class ReconnectionService:
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
-        self._step = 0  # position in the backoff schedule; survives outages until a stable connection
+        self._step = 0  # attempts into the backoff schedule; survives outages until a stable connection
         self._connected_at: float | None = None
         client.on_state_changed.subscribe(self._on_state_changed)
 
@@ -215,39 +241,65 @@ class ReconnectionService:
 
     # -- the loop --------------------------------------------------------------------------------
     def _next_delay(self) -> float:
-        """Delay before the next attempt, and advance the schedule."""
+        """Delay before the next attempt (the shared pure schedule), and advance the schedule."""
         options = self._options
-        initial = options.initial_delay.total_seconds()
-        ceiling = options.max_delay.total_seconds()
-        base = min(ceiling, initial * options.backoff_multiplier**self._step)
         self._step += 1
-        return base * (1.0 + 0.25 * self._random())
+        return compute_delay(
+            self._step,
+            initial=options.initial_delay.total_seconds(),
+            max_delay=options.max_delay.total_seconds(),
+            multiplier=options.backoff_multiplier,
+            jitter=JitterMode.PROPORTIONAL,
+            random=self._random,
+        )
 
     async def _run(self, change: ConnectionStateChange, started: float) -> None:
-        max_attempts = self._options.max_attempts
-        last_error: BaseException | None = change.error
-        attempt = 0
-        while max_attempts is None or attempt < max_attempts:
-            attempt += 1
-            delay = self._next_delay()
-            self.on_reconnecting.emit(attempt)
-            await self._sleep(delay)
-            try:
-                result = await self._attempt(attempt, started)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                last_error = exc
-                _log.info("reconnect attempt %d failed: %s", attempt, exc)
-                continue
-            _log.info("reconnected after %d attempt(s)", attempt)
-            self.on_reconnected.emit(result)
-            return
-        await self._give_up(attempt, last_error)
+        telemetry = self._telemetry
+        with telemetry.start_reconnect_span() as span:
+            max_attempts = self._options.max_attempts
+            last_error: BaseException | None = change.error
+            attempt = 0
+            while max_attempts is None or attempt < max_attempts:
+                attempt += 1
+                delay = self._next_delay()
+                self.on_reconnecting.emit(attempt)
+                await self._sleep(delay)
+                try:
+                    result = await self._attempt(attempt, started)
+                except _DecisiveRefusal as refusal:
+                    telemetry.record_reconnect_attempt(OUTCOME_FAILURE, attempt)
+                    last_error = refusal.__cause__
+                    _log.warning("reconnect refused for good: %s", last_error)
+                    break
+                except Exception as exc:
+                    telemetry.record_reconnect_attempt(OUTCOME_FAILURE, attempt)
+                    last_error = exc
+                    _log.info("reconnect attempt %d failed: %s", attempt, exc)
+                    continue
+                telemetry.record_reconnect_attempt(OUTCOME_SUCCESS, attempt)
+                if span.is_recording():
+                    span.set_attribute(ATTR_PM_ATTEMPTS, attempt)
+                    span.set_attribute(ATTR_RESUBSCRIBED, result.resubscribed)
+                    span.set_attribute(ATTR_RESYNCED_ITEMS, result.resynced_items)
+                _log.info("reconnected after %d attempt(s)", attempt)
+                self.on_reconnected.emit(result)
+                return
+            error = self._failure(attempt, last_error)
+            if span.is_recording():
+                span.set_attribute(ATTR_PM_ATTEMPTS, attempt)
+                span.set_status(Status(StatusCode.ERROR, str(error)))
+                if last_error is not None:
+                    span.set_attribute(ATTR_ERROR_TYPE, error_type(last_error))
+        await self._give_up(error)
 
     async def _attempt(self, attempt: int, started: float) -> ReconnectionResult:
         if self._client.state is not ConnectionState.CONNECTED:
-            await self._client.connect()
+            try:
+                await self._client.connect()
+            except Exception as exc:
+                if not is_transient(exc):  # e.g. HTTP 401: the same handshake will never pass
+                    raise _DecisiveRefusal() from exc
+                raise
         tracked = self.tracked_subscriptions
         rejected = await self._resubscribe(tracked)
         accepted = [p for p in tracked.project_ids if p not in rejected]
@@ -305,15 +357,23 @@ class ReconnectionService:
             project_id=project_id, work_items=tuple(work_items), sprints=tuple(sprints), as_of=as_of
         )
 
-    async def _give_up(self, attempts: int, last_error: BaseException | None) -> None:
+    @staticmethod
+    def _failure(attempts: int, last_error: BaseException | None) -> ConnectionException:
         error = ConnectionException(f"reconnect gave up after {attempts} attempt(s)")
         error.__cause__ = last_error
-        _log.warning("%s", error)
+        return error
+
+    async def _give_up(self, error: ConnectionException) -> None:
+        _log.warning("%s: %r", error, error.__cause__)
         try:
             await self._client.disconnect()
         except Exception:
             _log.exception("disconnect after giving up failed")
         self.on_reconnect_failed.emit(error)
+
+
+class _DecisiveRefusal(Exception):
+    """A connect failure that waiting will not fix; its ``__cause__`` is the client's error."""
 
 
 def _one_by_one(tracked: TrackedSubscriptions) -> Iterable[tuple[Sequence[UUID], Sequence[UUID]]]:

@@ -8,6 +8,10 @@ from datetime import timedelta
 from uuid import uuid4
 
 import pytest
+from opentelemetry.trace import StatusCode
+from websockets.datastructures import Headers
+from websockets.exceptions import InvalidStatus
+from websockets.http11 import Response
 
 from projectmanagement_core.exceptions import ConnectionException, ServerRejectedException
 from projectmanagement_core.models import ConnectionState, ProjectSnapshot
@@ -20,6 +24,7 @@ from projectmanagement_services.resilience.reconnection_service import (
 
 from .fake_client import FakeClient, make_sprint, make_work_item
 from .fake_time import FakeTime, ManualSleep
+from .otel_capture import OtelCapture
 
 HALF = 0.5  # random source value: jitter factor 1 + 0.25 * 0.5 = 1.125
 
@@ -166,7 +171,7 @@ async def test_backoff_doubles_with_jitter_up_to_max_delay() -> None:
     client.drop()
     await finish(service)
 
-    assert time.sleeps == pytest.approx([1.125, 2.25, 4.5, 5.625, 5.625, 5.625])
+    assert time.sleeps == pytest.approx([1.125, 2.25, 4.5, 5.0, 5.0, 5.0])  # jitter never passes max
     assert events.reconnecting == [1, 2, 3, 4, 5, 6]
     assert events.reconnected[0].attempts == 6
     assert len(client.calls_of("connect")) == 6
@@ -467,3 +472,102 @@ async def test_async_context_manager_closes_the_service() -> None:
         async with asyncio.timeout(5):
             await sleep.started.wait()
     assert not service.is_reconnecting
+
+
+async def test_a_handshake_refused_with_401_gives_up_at_once() -> None:
+    client = await connected_client()
+    service = make_service(client, FakeTime(), max_attempts=None)
+    events = Recorder(service)
+    unauthorized = InvalidStatus(Response(401, "Unauthorized", Headers()))
+    client.script("connect", ConnectionException("refused"), unauthorized)
+
+    client.drop()
+    await finish(service)
+
+    assert len(client.calls_of("connect")) == 2  # the transient refusal was retried, the 401 was not
+    [failure] = events.failed
+    assert failure.__cause__ is unauthorized
+    assert client.state is ConnectionState.DISCONNECTED
+
+
+# -- telemetry ---------------------------------------------------------------------------------
+
+
+async def test_one_reconnect_span_per_outage_with_an_event_per_attempt_and_counters() -> None:
+    client = await connected_client()
+    otel = OtelCapture()
+    service = ReconnectionService(
+        client,
+        options(),
+        clock=FakeTime().clock,
+        sleep=FakeTime().sleep,
+        random=lambda: HALF,
+        telemetry=otel.telemetry,
+    )
+    project = uuid4()
+    service.track_subscription([project], [uuid4()])
+    client.work_items[project] = [make_work_item(project), make_work_item(project)]
+    client.sprints[project] = [make_sprint(project)]
+    client.script("connect", ConnectionException("refused"), ConnectionException("refused"))
+
+    client.drop()
+    await finish(service)
+
+    [span] = otel.spans("pm reconnect")
+    assert [dict(e.attributes or {}) for e in span.events] == [
+        {"outcome": "failure", "attempt": 1},
+        {"outcome": "failure", "attempt": 2},
+        {"outcome": "success", "attempt": 3},
+    ]
+    attributes = dict(span.attributes or {})
+    assert attributes["pm.resubscribed"] == 2
+    assert attributes["pm.resynced_items"] == 3
+    assert attributes["pm.attempts"] == 3
+    assert span.status.status_code is StatusCode.UNSET
+    assert otel.counter_by("pm.reconnection.attempts", "outcome") == {"failure": 2, "success": 1}
+
+
+async def test_a_given_up_outage_ends_its_span_with_error_status() -> None:
+    client = await connected_client()
+    otel = OtelCapture()
+    time = FakeTime()
+    service = ReconnectionService(
+        client,
+        options(max_attempts=2),
+        clock=time.clock,
+        sleep=time.sleep,
+        random=lambda: HALF,
+        telemetry=otel.telemetry,
+    )
+    client.script("connect", ConnectionException("refused"), ConnectionException("refused"))
+
+    client.drop()
+    await finish(service)
+
+    [span] = otel.spans("pm reconnect")
+    assert span.status.status_code is StatusCode.ERROR
+    assert dict(span.attributes or {})["error.type"] == "ConnectionException"
+    assert otel.counter_by("pm.reconnection.attempts", "outcome") == {"failure": 2}
+
+
+async def test_a_cancelled_loop_ends_its_span_without_recording_an_error() -> None:
+    client = await connected_client()
+    otel = OtelCapture()
+    sleep = ManualSleep()
+    service = ReconnectionService(
+        client,
+        options(),
+        clock=FakeTime().clock,
+        sleep=sleep.sleep,
+        random=lambda: HALF,
+        telemetry=otel.telemetry,
+    )
+    client.drop()
+    async with asyncio.timeout(5):
+        await sleep.started.wait()
+        await service.aclose()
+
+    [span] = otel.spans("pm reconnect")
+    assert span.end_time is not None
+    assert span.status.status_code is StatusCode.UNSET
+    assert otel.points("pm.reconnection.attempts") == []

@@ -1,0 +1,74 @@
+"""Idempotent retries: one message_id per logical operation, and recognising an already-applied change.
+
+pm-server de-duplicates creates by ``message_id`` alone, so a create retried with the same id after
+its answer was lost returns the original item instead of making a second one. Updates and deletes
+are not de-duplicated: a retried update that was already applied answers CONFLICT (its expected
+version is now stale), a retried delete answers NOT_FOUND. After an attempt whose answer may have
+been lost, those two answers are ambiguous: "someone else got there first" or "that was us". These
+helpers decide which by looking at the entity as the server now holds it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+
+from pydantic import BaseModel
+
+from projectmanagement_core.exceptions import ErrorCode, ServerRejectedException
+from projectmanagement_services.resilience.classification import is_transient
+
+__all__ = [
+    "answer_may_be_lost",
+    "holds_requested_change",
+    "is_not_found",
+    "new_message_id",
+    "requested_changes",
+]
+
+_NOT_CHANGES = frozenset(
+    {"work_item_id", "sprint_id", "project_id", "expected_version", "update_parent", "parent_id"}
+)
+
+
+def new_message_id() -> str:
+    """A lowercase hyphenated UUIDv4, as protocol.md asks for ``message_id``."""
+    return str(uuid.uuid4())
+
+
+def answer_may_be_lost(exc: BaseException) -> bool:
+    """True when an attempt failed in a way that leaves open whether the server applied it.
+
+    A timeout or a lost connection may come after the server processed the request. A server
+    answer of SERVICE_UNAVAILABLE means it refused before processing, but TIMEOUT (its own handler
+    timeout) does not say, so every transient error except SERVICE_UNAVAILABLE counts.
+    """
+    if isinstance(exc, ServerRejectedException):
+        return exc.code == ErrorCode.TIMEOUT
+    return is_transient(exc)
+
+
+def is_not_found(exc: BaseException) -> bool:
+    return isinstance(exc, ServerRejectedException) and exc.code == ErrorCode.NOT_FOUND
+
+
+def requested_changes(request: BaseModel) -> Mapping[str, object]:
+    """The fields an update request sets (``changed_fields()`` where the request defines it)."""
+    changed_fields = getattr(request, "changed_fields", None)
+    if callable(changed_fields):
+        result: Mapping[str, object] = changed_fields()
+        return result
+    return {k: v for k, v in request if k not in _NOT_CHANGES and v is not None}
+
+
+def holds_requested_change(entity: BaseModel, request: BaseModel, expected_version: int | None) -> bool:
+    """True when ``entity`` is past ``expected_version`` and every field holds what ``request`` set.
+
+    Then the conflicting answer was to our own earlier attempt (or to someone who made the very
+    same change, which leaves the caller in the same place): the update is done.
+    """
+    version = getattr(entity, "version", None)
+    if expected_version is not None and (not isinstance(version, int) or version <= expected_version):
+        return False
+    missing = object()
+    return all(getattr(entity, name, missing) == value for name, value in requested_changes(request).items())
