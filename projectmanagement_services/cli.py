@@ -1,12 +1,88 @@
-"""The ``pm`` command (placeholder until the CLI lands)."""
+"""The ``pm`` command: one argparse subcommand per task.
+
+Each subcommand is registered by a ``_add_<name>_command(subparsers)`` function listed in
+``_COMMANDS``; it sets ``handler`` (``Callable[[argparse.Namespace], int]``) on its parser. Heavy
+imports happen inside handlers so that ``pm --help`` stays fast.
+"""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import logging
 import sys
+from collections.abc import Callable
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
+
+_LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from projectmanagement_services.testing import PmTestServer
+    from projectmanagement_services.testing.serve import serve
+
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    def announce(server: PmTestServer) -> None:
+        print(f"pm serve: listening on {server.url}", flush=True)
+
+    asyncio.run(serve(args.host, args.port, args.database, args.token, on_ready=announce))
+    print("pm serve: stopped", flush=True)
+    return 0
+
+
+def _add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the reference pm-ws server",
+        description="Run the reference pm-ws server (SQLite-backed) until Ctrl-C or SIGTERM.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
+    parser.add_argument(
+        "--port", type=int, default=8000, help="port; 0 lets the OS choose (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--database", default=":memory:", help="SQLite file, or :memory: (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--token", default=None, help="require 'Authorization: Bearer TOKEN' (default: open mode)"
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=_LOG_LEVELS,
+        default="info",
+        help="debug logs one line per connection and per request (default: %(default)s)",
+    )
+    parser.set_defaults(handler=_run_serve)
+
+
+_COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
+    _add_serve_command,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``pm`` parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(prog="pm", description="pm-ws client framework tools")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add_command in _COMMANDS:
+        add_command(subparsers)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    print("pm: not implemented yet", file=sys.stderr)
-    return 2
+    """Entry point of the ``pm`` script; returns the process exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help or a usage error: argparse already printed why
+        return exc.code if isinstance(exc.code, int) else 2
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

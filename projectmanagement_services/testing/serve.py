@@ -1,0 +1,57 @@
+"""``pm serve``: run the reference server standalone until Ctrl-C (SIGINT) or SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+from projectmanagement_services.testing.server import PmTestServer
+
+__all__ = ["serve"]
+
+logger = logging.getLogger(__name__)
+
+
+async def serve(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    database: str | Path = ":memory:",
+    token: str | None = None,
+    *,
+    on_ready: Callable[[PmTestServer], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serve until SIGINT/SIGTERM arrives or ``stop`` is set, then shut down cleanly.
+
+    Signals are turned into an event instead of a ``KeyboardInterrupt`` so that shutdown runs the
+    normal path: connections dropped, the database closed, exit code 0.
+
+    Args:
+        host: Interface to bind.
+        port: Port to bind; 0 lets the OS choose (``on_ready`` sees the result).
+        database: ``":memory:"`` or a SQLite file that keeps data between runs.
+        token: Require ``Authorization: Bearer <token>``; None serves open mode (``?user_id=``).
+        on_ready: Called once the server listens, e.g. to print its URL.
+        stop: Set it to stop the server (tests, embedding); signals set it too.
+    """
+    stop_event = stop if stop is not None else asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not main thread / Windows
+            loop.add_signal_handler(sig, stop_event.set)
+            installed.append(sig)
+    try:
+        async with PmTestServer(host=host, port=port, database=database, auth_token=token) as server:
+            logger.info("pm serve listening on %s (database %s)", server.url, database)
+            if on_ready is not None:
+                on_ready(server)
+            await stop_event.wait()
+            logger.info("pm serve stopping")
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)

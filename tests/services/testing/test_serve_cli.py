@@ -1,0 +1,88 @@
+"""``pm serve`` as a real subprocess: it listens, serves raw clients, and exits 0 on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import InvalidStatus
+
+from projectmanagement_services.cli import build_parser, main
+from projectmanagement_services.testing import PmTestServer
+from tests.services.testing.conftest import RawClient
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _start(*args: str) -> tuple[asyncio.subprocess.Process, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "projectmanagement_services.cli",
+        "serve",
+        *args,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    async with asyncio.timeout(15):
+        line = (await process.stdout.readline()).decode()
+    assert line.startswith("pm serve: listening on ws://"), line
+    return process, line.split()[-1]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+async def test_pm_serve_serves_and_stops_cleanly_on_a_signal(tmp_path: Path, sig: signal.Signals) -> None:
+    port = _free_port()
+    database = tmp_path / "serve.db"
+    process, url = await _start(
+        "--port", str(port), "--database", str(database), "--token", "t0k", "--log-level", "debug"
+    )
+    try:
+        assert url == f"ws://127.0.0.1:{port}/ws"
+        with pytest.raises(InvalidStatus) as caught:
+            await ws_connect(url)
+        assert caught.value.response.status_code == 401
+        async with ws_connect(url, additional_headers={"Authorization": "Bearer t0k"}) as ws:
+            project = await RawClient(ws, "?").create_project("SERVE")
+        process.send_signal(sig)
+        async with asyncio.timeout(15):
+            _, stderr = await process.communicate()
+        assert process.returncode == 0, stderr.decode()
+        log = stderr.decode()
+        assert "connection open" in log  # debug: one line per connection
+        assert "request create_project_request" in log  # and per request
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    async with PmTestServer(database=database) as server:  # the file kept what was served
+        assert [p.id for p in server.projects()] == [project.id]
+
+
+def test_cli_has_a_serve_subcommand_with_its_options() -> None:
+    args = build_parser().parse_args(["serve", "--host", "127.0.0.2", "--port", "0", "--database", "x.db"])
+    assert (args.command, args.host, args.port, args.database, args.token) == (
+        "serve",
+        "127.0.0.2",
+        0,
+        "x.db",
+        None,
+    )
+
+
+def test_cli_without_a_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "COMMAND" in capsys.readouterr().err
