@@ -6,6 +6,12 @@ from projectmanagement_services.events import Event
 __version__ = "0.1.0"
 
 # Imported after __version__: these modules (through telemetry) read it from the package.
+from projectmanagement_services.container import (
+    PmContainer,
+    ProjectManagementContainer,
+    create_container,
+    running,
+)
 from projectmanagement_services.settings import AppSettings, SettingsError
 from projectmanagement_services.telemetry_setup import TelemetryProviders, configure_telemetry
 
@@ -13,9 +19,13 @@ __all__ = [
     "AppSettings",
     "Clock",
     "Event",
+    "PmContainer",
+    "ProjectManagementContainer",
     "SettingsError",
     "SystemClock",
     "TelemetryProviders",
     "__version__",
     "configure_telemetry",
+    "create_container",
+    "running",
 ]
