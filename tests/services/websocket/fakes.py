@@ -6,6 +6,8 @@ import asyncio
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
+from pydantic.alias_generators import to_pascal
+
 from projectmanagement_core import converters
 from projectmanagement_core.exceptions import ConnectionException
 from projectmanagement_core.models import (
@@ -144,13 +146,14 @@ class FakeFactory:
 
 
 def options(**overrides: object) -> WebSocketOptions:
+    """Options for tests; keys may be snake_case or the PascalCase of appsettings."""
     values: dict[str, object] = {
-        "server_url": "ws://127.0.0.1:9/ws",
-        "request_timeout": 30,
-        "heartbeat_interval": 30,
-        "heartbeat_timeout": 60,
+        "ServerUrl": "ws://127.0.0.1:9/ws",
+        "RequestTimeout": 30,
+        "HeartbeatInterval": 30,
+        "HeartbeatTimeout": 60,
     }
-    values.update(overrides)
+    values.update({k if k[0].isupper() else to_pascal(k): v for k, v in overrides.items()})
     return WebSocketOptions.model_validate(values)
 
 

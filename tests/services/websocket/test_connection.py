@@ -1,0 +1,61 @@
+"""The websockets adapter's pure parts: URL, TLS context, header redaction, error translation."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from uuid import UUID
+
+import pytest
+from websockets.exceptions import ConnectionClosedError
+from websockets.frames import Close
+
+from projectmanagement_core.exceptions import ConnectionException
+from projectmanagement_services.websocket.connection import (
+    _RedactingLogger,
+    _translate,
+    build_ssl_context,
+    build_url,
+)
+from tests.services.websocket.fakes import options
+
+USER = UUID("61658f50-a7e7-40b9-bd6f-f9156b147913")
+
+
+def test_url_unchanged_without_user_id() -> None:
+    assert build_url(options(server_url="ws://127.0.0.1:1/ws")) == "ws://127.0.0.1:1/ws"
+
+
+def test_user_id_is_added_to_the_query_and_replaces_a_stale_one() -> None:
+    url = build_url(options(server_url="ws://127.0.0.1:1/ws?a=1&user_id=old", user_id=USER))
+    assert url == f"ws://127.0.0.1:1/ws?a=1&user_id={USER}"
+
+
+def test_plain_ws_has_no_tls_context() -> None:
+    assert build_ssl_context(options(server_url="ws://127.0.0.1:1/ws")) is None
+
+
+def test_wss_always_verifies_the_certificate_and_the_host(tmp_path) -> None:
+    context = build_ssl_context(options(server_url="wss://example.test/ws"))
+    assert context is not None
+    assert context.verify_mode is ssl.CERT_REQUIRED
+    assert context.check_hostname
+
+
+def test_a_missing_ca_file_fails_loudly_rather_than_trusting_anything(tmp_path) -> None:
+    with pytest.raises(OSError):
+        build_ssl_context(options(server_url="wss://example.test/ws", ca_file=tmp_path / "missing.pem"))
+
+
+def test_authorization_header_is_redacted_in_websockets_debug_log(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="test.redaction")
+    logger = _RedactingLogger(logging.getLogger("test.redaction"))
+    logger.debug("> %s: %s", "Authorization", "Bearer secret-token")
+    logger.debug("> %s: %s", "Host", "127.0.0.1")
+    assert [r.getMessage() for r in caplog.records] == ["> Authorization: <redacted>", "> Host: 127.0.0.1"]
+
+
+def test_close_frames_keep_their_code() -> None:
+    error = _translate(ConnectionClosedError(Close(1008, "rate limit"), None), "receiving")
+    assert isinstance(error, ConnectionException)
+    assert error.close_code == 1008
