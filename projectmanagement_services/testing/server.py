@@ -68,6 +68,7 @@ class _Session:
         self.bucket: TokenBucket | None = None
         self.bucket_generation = -1
         self.finished = asyncio.Event()
+        self.task = asyncio.current_task()  # the connection handler, cancelled on drop/stop
 
     def send(self, frame: bytes | str | None, delivered: asyncio.Future[None] | None = None) -> None:
         if self.queue.qsize() >= MAX_QUEUED_FRAMES:
@@ -192,6 +193,7 @@ class PmTestServer:
         server.close(close_connections=False)
         for connection in list(server.all_connections):
             connection.transport.abort()
+        self._cancel_handlers()
         await server.wait_closed()
         if str(self._database) != ":memory:" and self._store is not None:
             self._store.close()
@@ -411,6 +413,12 @@ class PmTestServer:
 
     # ------------------------------------------------------------------ FaultTarget
 
+    def _cancel_handlers(self) -> None:
+        """Stop handlers that may be parked in an answer delay; nothing is mid-transaction at an await."""
+        for session in self._sessions:
+            if session.task is not None:
+                session.task.cancel()
+
     async def abort_connections(self) -> None:
         sessions = list(self._sessions)
         if self._server is not None:
@@ -418,6 +426,7 @@ class PmTestServer:
                 connection.transport.abort()
         for session in sessions:
             session.connection.transport.abort()
+        self._cancel_handlers()
         for session in sessions:
             await session.finished.wait()
 

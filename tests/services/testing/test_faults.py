@@ -189,3 +189,25 @@ async def test_stop_drops_connections_and_start_serves_the_same_port(
     assert server.port == port
     async with ws_connect(server.url) as ws:
         assert (await RawClient(ws, "?").call("ping", timestamp=6)).pong.timestamp == 6
+
+
+async def test_drop_all_and_stop_do_not_wait_for_a_delayed_answer() -> None:
+    parked = asyncio.Event()
+
+    async def never_wakes(seconds: float) -> None:
+        parked.set()
+        await asyncio.Event().wait()
+
+    async with PmTestServer(sleep=never_wakes) as server:
+        for stop in (server.faults.drop_all, server.stop):
+            parked.clear()
+            async with ws_connect(server.url) as ws:
+                server.faults.set_delay(30)
+                await RawClient(ws, "?").send(make("ping", timestamp=1))
+                async with asyncio.timeout(TIMEOUT):
+                    await parked.wait()
+                    await stop()
+                assert server.connection_count == 0
+                server.faults.set_delay(0)
+            if not server.is_running:
+                await server.start()
