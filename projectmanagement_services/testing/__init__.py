@@ -2,7 +2,7 @@
 
 ``async with PmTestServer() as server:`` serves the protocol of protocol.md on ``server.url``, persists
 to SQLite, and exposes ``server.faults`` (make it misbehave, scoped) and ``server.counters`` (prove
-exactly-once). The API contract other components code against is in notes/server_api.md.
+exactly-once). Other components' integration tests code against this API, so it only ever grows.
 """
 
 from projectmanagement_services.testing.counters import ServerCounters

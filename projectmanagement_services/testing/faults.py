@@ -79,7 +79,7 @@ def unknown_payload_frame(message_id: str, timestamp: int) -> bytes:
 
 
 class ServerFaults:
-    """The ``server.faults`` object (see the API contract in the package docstring).
+    """The ``server.faults`` object of :class:`~projectmanagement_services.testing.PmTestServer`.
 
     The server consults it at each decision point through the ``take_*`` methods; tests arm it with
     the public methods.
