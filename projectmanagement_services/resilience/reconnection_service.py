@@ -50,6 +50,7 @@ from projectmanagement_services.telemetry import (
     PmTelemetry,
     error_type,
 )
+from projectmanagement_services.websocket.connection import HandshakeRejectedException
 
 __all__ = [
     "OUTCOME_FAILURE",
@@ -297,7 +298,7 @@ class ReconnectionService:
             try:
                 await self._client.connect()
             except Exception as exc:
-                if not is_transient(exc):  # e.g. HTTP 401: the same handshake will never pass
+                if _is_decisive_refusal(exc):  # e.g. HTTP 401: the same handshake will never pass
                     raise _DecisiveRefusal() from exc
                 raise
         tracked = self.tracked_subscriptions
@@ -374,6 +375,18 @@ class ReconnectionService:
 
 class _DecisiveRefusal(Exception):
     """A connect failure that waiting will not fix; its ``__cause__`` is the client's error."""
+
+
+#: Handshake statuses that do mean "later" although they are 4xx.
+_RETRYABLE_CLIENT_STATUSES: Final = frozenset({408, 429})
+
+
+def _is_decisive_refusal(exc: BaseException) -> bool:
+    """A connect failure that waiting will not fix: not transient, or a handshake refused with 4xx."""
+    if isinstance(exc, HandshakeRejectedException):
+        status = exc.status_code
+        return 400 <= status < 500 and status not in _RETRYABLE_CLIENT_STATUSES
+    return not is_transient(exc)
 
 
 def _one_by_one(tracked: TrackedSubscriptions) -> Iterable[tuple[Sequence[UUID], Sequence[UUID]]]:

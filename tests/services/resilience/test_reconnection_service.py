@@ -21,6 +21,7 @@ from projectmanagement_services.resilience.reconnection_service import (
     ReconnectionService,
     TrackedSubscriptions,
 )
+from projectmanagement_services.websocket.connection import HandshakeRejectedException
 
 from .fake_client import FakeClient, make_sprint, make_work_item
 from .fake_time import FakeTime, ManualSleep
@@ -472,6 +473,22 @@ async def test_async_context_manager_closes_the_service() -> None:
         async with asyncio.timeout(5):
             await sleep.started.wait()
     assert not service.is_reconnecting
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_the_clients_handshake_rejection_with_4xx_gives_up_at_once(status: int) -> None:
+    client = await connected_client()
+    service = make_service(client, FakeTime(), max_attempts=None)
+    events = Recorder(service)
+    rejected = HandshakeRejectedException(status)
+    client.script("connect", HandshakeRejectedException(503), HandshakeRejectedException(429), rejected)
+
+    client.drop()
+    await finish(service)
+
+    assert len(client.calls_of("connect")) == 3  # 503 and 429 mean "later": retried
+    [failure] = events.failed
+    assert failure.__cause__ is rejected
 
 
 async def test_a_handshake_refused_with_401_gives_up_at_once() -> None:
