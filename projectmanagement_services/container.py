@@ -146,7 +146,8 @@ class PmContainer(containers.DeclarativeContainer):
 
     Configuration (all optional), used only by the default ``settings`` provider:
     ``config.config_path`` (the appsettings file), ``config.environment`` (selects
-    ``appsettings.{Environment}.json``), ``config.overrides`` (a nested mapping applied last).
+    ``appsettings.{Environment}.json``), ``config.settings_overrides`` (a nested mapping applied
+    last; not ``config.overrides``, a name every provider already uses for itself).
 
     Override ``settings`` to supply ``AppSettings`` directly (a host container passes
     ``settings=`` to ``providers.Container``); override ``clock``/``sleep``/``random``, the
@@ -158,7 +159,9 @@ class PmContainer(containers.DeclarativeContainer):
     # -- settings and options ------------------------------------------------------------------
     settings = providers.Dependency(
         instance_of=AppSettings,
-        default=providers.Singleton(_load_settings, config.config_path, config.environment, config.overrides),
+        default=providers.Singleton(
+            _load_settings, config.config_path, config.environment, config.settings_overrides
+        ),
     )
     web_socket_options = providers.Callable(operator.attrgetter("project_management.web_socket"), settings)
     circuit_breaker_options = providers.Callable(
@@ -252,7 +255,7 @@ def create_container(
         container.settings.override(providers.Object(settings))
     else:
         container.config.from_dict(
-            {"config_path": config_path, "environment": environment, "overrides": overrides}
+            {"config_path": config_path, "environment": environment, "settings_overrides": overrides}
         )
         container.settings()
     return container
