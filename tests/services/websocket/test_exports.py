@@ -1,0 +1,47 @@
+"""The package exports exactly the public names meant, and each module declares ``__all__``."""
+
+from __future__ import annotations
+
+import importlib
+
+import projectmanagement_services.websocket as package
+
+MODULES = [
+    "client",
+    "connection",
+    "connection_state",
+    "event_slot",
+    "health",
+    "instrumentation",
+    "options",
+    "pending_requests",
+    "protocol",
+]
+
+
+def test_every_exported_name_resolves_and_none_is_private() -> None:
+    for name in package.__all__:
+        assert getattr(package, name) is not None
+        assert not name.startswith("_")
+
+
+def test_the_main_public_api_is_exported() -> None:
+    assert {
+        "WebSocketClient",
+        "WebSocketOptions",
+        "ConnectionHealthTracker",
+        "PendingRequests",
+        "FrameCodec",
+        "WebSocketConnection",
+        "HandshakeRejectedException",
+        "WebSocketInstrumentation",
+        "LEGAL_TRANSITIONS",
+    } <= set(package.__all__)
+
+
+def test_every_module_declares_all_and_its_names_exist() -> None:
+    for short in MODULES:
+        module = importlib.import_module(f"projectmanagement_services.websocket.{short}")
+        assert module.__all__, short
+        for name in module.__all__:
+            assert hasattr(module, name), f"{short}.{name}"
