@@ -109,8 +109,8 @@ class ReconnectionService:
     project after a reconnect, then ``on_reconnected(result)``; ``on_reconnect_failed(exc)`` after
     ``max_attempts`` failed attempts, or at once when ``connect()`` fails with an error that is not
     transient (a handshake refused with 401: waiting will not fix it); the client is then
-    disconnected. A local ``disconnect()`` or
-    ``aclose()`` of the client stops a running loop quietly.
+    disconnected. A local ``disconnect()`` or ``aclose()`` of the client stops a running loop
+    quietly (no ``on_reconnect_failed``).
     """
 
     def __init__(
@@ -222,7 +222,8 @@ class ReconnectionService:
 
     def _start_loop(self, loop: asyncio.AbstractEventLoop, change: ConnectionStateChange) -> None:
         with self._guard:  # check and set in one step: concurrent drops start one loop
-            if self._task is not None and not self._task.done():
+            running = self._task
+            if running is not None and not running.done() and not running.cancelling():
                 return
             now = self._clock()
             if self._connected_at is None or now - self._connected_at >= self._stable_after():
@@ -232,8 +233,9 @@ class ReconnectionService:
         task.add_done_callback(_log_unexpected_failure)
 
     def _stop_loop(self) -> None:
+        """Cancel a running loop; the handle stays so that ``wait_idle()`` can see it end."""
         with self._guard:
-            task, self._task = self._task, None
+            task = self._task
         if task is not None and not task.done():
             task.cancel()
 

@@ -459,6 +459,7 @@ async def test_a_local_disconnect_stops_a_running_loop_quietly() -> None:
     await client.disconnect()
     await finish(service)
 
+    assert [t for t in asyncio.all_tasks() if t.get_name() == "pm-reconnect"] == []  # ended, not pending
     assert client.calls_of("connect") == []
     assert events.failed == []
     assert events.reconnected == []
@@ -588,3 +589,22 @@ async def test_a_cancelled_loop_ends_its_span_without_recording_an_error() -> No
     assert span.end_time is not None
     assert span.status.status_code is StatusCode.UNSET
     assert otel.points("pm.reconnection.attempts") == []
+
+
+async def test_a_drop_after_a_local_disconnect_and_reconnect_starts_a_new_loop() -> None:
+    client = await connected_client()
+    sleep = ManualSleep()
+    service = make_service(client, FakeTime(), sleep=sleep.sleep)
+    events = Recorder(service)
+    client.drop()
+    async with asyncio.timeout(5):
+        await sleep.started.wait()
+    await client.disconnect()  # stops the first loop
+    await client.connect()
+    sleep.release()
+
+    client.drop()  # the first loop is cancelled already: this one must not be swallowed
+    await finish(service)
+
+    assert events.reconnecting == [1, 1]
+    assert len(events.reconnected) == 1
