@@ -1,0 +1,901 @@
+"""The chaos engine behind ``pm demo`` and ``benchmarks/chaos_soak.py``: prove resilience by abuse.
+
+For ``duration_s`` seconds, ``workers`` tasks create, update and delete work items through one
+``ResilientWebSocketClient`` while a seeded fault schedule drops connections, restarts the server,
+swallows answers, injects error bursts and sends malformed frames. A second client, subscribed to
+the project, keeps a ``WorkItemStore``. Afterwards the engine settles every operation whose outcome
+the chaos left unknown (a create is re-sent with its original message_id, which the server
+de-duplicates; a delete is re-sent and NOT_FOUND means it had applied), then checks what resilience
+promises: no item lost or duplicated, the subscriber's store equal to the server, no request left
+pending, no task left running, no unretrieved task exception.
+
+The reference server runs in a child process (``python -m projectmanagement_services.demo
+--control-server DB``), driven over its stdin/stdout with one JSON command a line. So its memory
+is not the client's, a restart is a real process-level listener restart, and the client's RSS
+growth is measured alone.
+
+Usage::
+
+    report = await run_chaos(60, seed=7, on_progress=print)
+    assert report.passed, report.failed_checks
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import importlib
+import json
+import logging
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Final
+from uuid import UUID
+
+from projectmanagement_core.exceptions import (
+    CircuitOpenException,
+    ErrorCode,
+    ProjectManagementException,
+    ServerRejectedException,
+    VersionConflictException,
+)
+from projectmanagement_core.models import (
+    ConnectionState,
+    CreateProjectRequest,
+    CreateWorkItemRequest,
+    UpdateWorkItemRequest,
+    WorkItem,
+    WorkItemType,
+)
+from projectmanagement_services.clock import SleepFunction, default_sleep
+from projectmanagement_services.resilience.circuit_breaker import (
+    CircuitBreaker,
+    CircuitState,
+    CircuitStateChange,
+)
+from projectmanagement_services.resilience.classification import is_transient
+from projectmanagement_services.resilience.options import (
+    CircuitBreakerOptions,
+    ReconnectionOptions,
+    RetryPolicyOptions,
+)
+from projectmanagement_services.resilience.reconnection_service import ReconnectionResult, ReconnectionService
+from projectmanagement_services.resilience.resilient_client import ResilientWebSocketClient
+from projectmanagement_services.resilience.retry_policy import RetryPolicy
+from projectmanagement_services.state.work_item_store import WorkItemStore
+from projectmanagement_services.websocket.client import WebSocketClient
+from projectmanagement_services.websocket.options import WebSocketOptions
+
+__all__ = [
+    "FAULT_KINDS",
+    "ChaosCheck",
+    "ChaosProgress",
+    "ChaosReport",
+    "Fault",
+    "ResilientStack",
+    "ServerProcess",
+    "build_resilient_stack",
+    "fault_schedule",
+    "rss_bytes",
+    "run_chaos",
+]
+
+_log = logging.getLogger(__name__)
+
+#: The faults the schedule draws from, with their relative weights.
+FAULT_KINDS: Final[Mapping[str, int]] = {
+    "drop_connections": 3,
+    "restart_server": 1,
+    "swallow_answers": 3,
+    "error_burst": 3,
+    "malformed_frame": 2,
+}
+_MAX_OWNED_ITEMS: Final = 5  # per worker, so resync lists stay small and memory stays flat
+_COMMAND_TIMEOUT_S: Final = 30.0
+_SETTLE_TIMEOUT_S: Final = 60.0
+_CONVERGE_TIMEOUT_S: Final = 15.0
+_UNRETRIEVED: Final = "never retrieved"
+
+
+# -- fault schedule --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One scheduled fault: when (seconds after the start), what, and how much.
+
+    ``amount``: seconds of downtime for a restart, answers for ``swallow_answers``, failed requests
+    for ``error_burst``; unused otherwise.
+    """
+
+    at_s: float
+    kind: str
+    amount: float = 0.0
+
+
+def fault_schedule(duration_s: float, seed: int) -> list[Fault]:
+    """The faults of one run: a pure function of duration and seed, so a failing run can be replayed."""
+    rng = random.Random(seed)
+    kinds = list(FAULT_KINDS)
+    weights = [FAULT_KINDS[k] for k in kinds]
+    faults: list[Fault] = []
+    at = rng.uniform(0.3, 1.0)
+    while at < duration_s - 0.3:
+        kind = rng.choices(kinds, weights)[0]
+        if kind == "restart_server":
+            amount = round(rng.uniform(0.2, 1.5), 3)
+        elif kind == "swallow_answers":
+            amount = float(rng.randint(1, 3))
+        elif kind == "error_burst":
+            amount = float(rng.randint(3, 12))
+        else:
+            amount = 0.0
+        faults.append(Fault(round(at, 3), kind, amount))
+        at += rng.uniform(0.6, 2.0)
+    return faults
+
+
+# -- the server in a child process ------------------------------------------------------------------
+
+
+class ServerProcess:
+    """A ``PmTestServer`` on a file database in a child process, driven by JSON commands.
+
+    Commands (``await server.command(op, **args)``): ``drop``, ``restart`` (``down_s``),
+    ``swallow`` (``n``), ``fail`` (``n``), ``malformed``, ``clear``, ``items`` (``project_id``),
+    ``counters``. One command runs at a time, in order.
+    """
+
+    def __init__(self, database: Path, stderr_path: Path) -> None:
+        self._database = database
+        self._stderr_path = stderr_path
+        self._process: asyncio.subprocess.Process | None = None
+        self._lock = asyncio.Lock()
+        self.url = ""
+
+    async def start(self) -> None:
+        with self._stderr_path.open("ab") as stderr:
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "projectmanagement_services.demo",
+                "--control-server",
+                str(self._database),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=stderr,
+            )
+        reply = await self._read()
+        self.url = str(reply["url"])
+
+    async def command(self, op: str, **args: Any) -> dict[str, Any]:
+        async with self._lock:
+            process = self._require()
+            assert process.stdin is not None
+            process.stdin.write((json.dumps({"op": op, **args}) + "\n").encode())
+            await process.stdin.drain()
+            reply = await self._read()
+        if "error" in reply:
+            raise RuntimeError(f"server command {op!r} failed: {reply['error']}")
+        return reply
+
+    async def _read(self) -> dict[str, Any]:
+        process = self._require()
+        assert process.stdout is not None
+        async with asyncio.timeout(_COMMAND_TIMEOUT_S):
+            line = await process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the server process exited (see {self._stderr_path})")
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    def _require(self) -> asyncio.subprocess.Process:
+        if self._process is None:
+            raise RuntimeError("the server process is not started")
+        return self._process
+
+    async def aclose(self) -> int | None:
+        """Stop the child (EOF on its stdin); kill it if it does not exit. Returns its exit code."""
+        process, self._process = self._process, None
+        if process is None:
+            return None
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            async with asyncio.timeout(10):
+                return await process.wait()
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            return None
+
+
+async def _control_server(database: str) -> None:
+    """Child side of ``ServerProcess``: serve, and apply one command per stdin line."""
+    from projectmanagement_services.testing import PmTestServer
+
+    server = PmTestServer(database=database)
+    await server.start()
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    print(json.dumps({"url": server.url}), flush=True)
+    try:
+        while line := await reader.readline():
+            command = json.loads(line)
+            try:
+                reply = await _apply(server, command)
+            except Exception as exc:  # reported to the parent, which decides
+                reply = {"error": f"{type(exc).__name__}: {exc}"}
+            print(json.dumps(reply), flush=True)
+    finally:
+        await server.stop()
+
+
+async def _apply(server: Any, command: dict[str, Any]) -> dict[str, Any]:
+    op = command["op"]
+    faults = server.faults
+    if op == "drop":
+        await faults.drop_all()
+    elif op == "restart":
+        await server.stop()
+        await asyncio.sleep(float(command["down_s"]))
+        await server.start()
+    elif op == "swallow":
+        faults.swallow_answers(int(command["n"]))
+    elif op == "fail":
+        faults.fail_requests(
+            int(command["n"]), code=ErrorCode.SERVICE_UNAVAILABLE, message="Retry after 1 seconds"
+        )
+    elif op == "malformed":
+        await faults.send_malformed()
+    elif op == "clear":
+        faults.clear()
+    elif op == "items":
+        items = server.work_items(command["project_id"])
+        return {"items": {item.id: item.version for item in items}}
+    elif op == "counters":
+        counters = server.counters
+        return {
+            "creates_applied": counters.creates_applied,
+            "replays_served": counters.replays_served,
+            "handshakes_accepted": counters.handshakes_accepted,
+        }
+    else:
+        raise ValueError(f"unknown command {op!r}")
+    return {"ok": True}
+
+
+# -- the client stack ----------------------------------------------------------------------------
+
+
+@dataclass
+class ResilientStack:
+    """One resilient client as the container wires it: inner client, breaker, retry, reconnection."""
+
+    inner: WebSocketClient
+    breaker: CircuitBreaker
+    retry: RetryPolicy
+    reconnection: ReconnectionService
+    client: ResilientWebSocketClient
+    retries: int = 0
+    breaker_trips: int = 0
+    reconnects: int = 0
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def build_resilient_stack(
+    url: str,
+    user_id: UUID,
+    *,
+    request_timeout_s: float = 1.0,
+    breaker: CircuitBreakerOptions | None = None,
+    retry: RetryPolicyOptions | None = None,
+    reconnection: ReconnectionOptions | None = None,
+    reconnect_sleep: SleepFunction = default_sleep,
+) -> ResilientStack:
+    """A resilient client with demo-sized settings (short timeouts and delays), counting events.
+
+    The defaults of appsettings.json (30 s open breaker, 1 s first reconnect delay) suit production;
+    a demo that injects a fault every second needs them scaled down to show recovery, not waiting.
+    """
+    inner = WebSocketClient(
+        WebSocketOptions(
+            server_url=url,
+            user_id=user_id,
+            request_timeout=timedelta(seconds=request_timeout_s),
+            heartbeat_interval=timedelta(seconds=2),
+            heartbeat_timeout=timedelta(seconds=5),
+            connect_timeout=timedelta(seconds=2),
+        )
+    )
+    stack_box: list[ResilientStack] = []
+
+    def counting_is_transient(exc: BaseException) -> bool:
+        # RetryPolicy asks only while attempts remain, so every True here is one retry.
+        transient = is_transient(exc)
+        if transient and stack_box:
+            stack_box[0].retries += 1
+        return transient
+
+    breaker_obj = CircuitBreaker(
+        breaker
+        or CircuitBreakerOptions(
+            failure_threshold=5,
+            failure_window=timedelta(seconds=10),
+            open_duration=timedelta(milliseconds=500),
+            half_open_success_threshold=1,
+        )
+    )
+    retry_obj = RetryPolicy(
+        retry
+        or RetryPolicyOptions(
+            max_attempts=4, initial_delay=timedelta(milliseconds=50), max_delay=timedelta(milliseconds=500)
+        ),
+        is_retryable=counting_is_transient,
+    )
+    reconnection_obj = ReconnectionService(
+        inner,
+        reconnection
+        or ReconnectionOptions(
+            max_attempts=None,
+            initial_delay=timedelta(milliseconds=50),
+            max_delay=timedelta(seconds=1),
+            stable_after=timedelta(seconds=2),
+        ),
+        sleep=reconnect_sleep,
+    )
+    client = ResilientWebSocketClient(inner, breaker_obj, retry_obj, reconnection=reconnection_obj)
+    stack = ResilientStack(inner, breaker_obj, retry_obj, reconnection_obj, client)
+    stack_box.append(stack)
+
+    def on_breaker(change: CircuitStateChange) -> None:
+        if change.current is CircuitState.OPEN:
+            stack.breaker_trips += 1
+
+    def on_reconnected(_result: ReconnectionResult) -> None:
+        stack.reconnects += 1
+
+    breaker_obj.on_state_changed.subscribe(on_breaker)
+    reconnection_obj.on_reconnected.subscribe(on_reconnected)
+    return stack
+
+
+# -- report ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChaosCheck:
+    """One correctness check of the run."""
+
+    name: str
+    passed: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChaosProgress:
+    """What ``on_progress`` receives about once a second during the run."""
+
+    elapsed_s: float
+    duration_s: float
+    acknowledged: int
+    failed: int
+    faults_injected: int
+    reconnects: int
+
+
+@dataclass
+class ChaosReport:
+    """Everything one run did and found. ``passed`` is True when every check passed."""
+
+    seed: int
+    duration_s: float
+    workers: int
+    acknowledged: Counter[str] = field(default_factory=Counter)
+    failed: Counter[str] = field(default_factory=Counter)
+    settled: Counter[str] = field(default_factory=Counter)
+    faults: Counter[str] = field(default_factory=Counter)
+    frames_dropped: Counter[str] = field(default_factory=Counter)
+    retries: int = 0
+    breaker_trips: int = 0
+    reconnects: int = 0
+    subscriber_reconnects: int = 0
+    server_items: int = 0
+    expected_items: int = 0
+    server_replays: int = 0
+    operations_measured: int = 0
+    rss_growth_bytes: int | None = None
+    elapsed_s: float = 0.0
+    checks: list[ChaosCheck] = field(default_factory=list)
+
+    @property
+    def operations(self) -> int:
+        """Operations attempted during the chaos (acknowledged + failed)."""
+        return sum(self.acknowledged.values()) + sum(self.failed.values())
+
+    @property
+    def passed(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+    @property
+    def failed_checks(self) -> list[ChaosCheck]:
+        return [check for check in self.checks if not check.passed]
+
+    @property
+    def rss_mb_per_100k_operations(self) -> float | None:
+        """RSS growth from warm-up to the end, scaled to 100,000 operations."""
+        if self.rss_growth_bytes is None or self.operations_measured <= 0:
+            return None
+        return self.rss_growth_bytes / (1024 * 1024) * 100_000 / self.operations_measured
+
+
+def rss_bytes() -> int | None:
+    """Resident set size of this process: /proc/self/statm, else psutil when installed, else None."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        psutil = importlib.import_module("psutil")  # optional (the bench extra), untyped
+    except ImportError:
+        return None
+    return int(psutil.Process().memory_info().rss)
+
+
+# -- the run ---------------------------------------------------------------------------------------
+
+
+class _UnretrievedWatch(logging.Handler):
+    """Catches asyncio's 'exception was never retrieved' reports, from the log and the loop."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if _UNRETRIEVED in message:
+            self.messages.append(message)
+
+    @contextlib.contextmanager
+    def installed(self, loop: asyncio.AbstractEventLoop) -> Iterator[None]:
+        asyncio_log = logging.getLogger("asyncio")
+        previous = loop.get_exception_handler()
+
+        def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+            if _UNRETRIEVED in str(context.get("message", "")):
+                self.messages.append(str(context.get("message")))
+            if previous is not None:
+                previous(loop, context)
+            else:
+                loop.default_exception_handler(context)
+
+        asyncio_log.addHandler(self)
+        loop.set_exception_handler(handler)
+        try:
+            yield
+        finally:
+            loop.set_exception_handler(previous)
+            asyncio_log.removeHandler(self)
+
+
+@dataclass
+class _Ledger:
+    """What the workers know: acknowledged ids, and operations whose outcome the chaos hid."""
+
+    created: set[UUID] = field(default_factory=set)
+    deleted: set[UUID] = field(default_factory=set)
+    unknown_creates: list[tuple[str, CreateWorkItemRequest]] = field(default_factory=list)
+    unknown_deletes: set[UUID] = field(default_factory=set)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ServerRejectedException) and not isinstance(exc, VersionConflictException):
+        return f"ServerRejected {exc.code}"
+    return type(exc).__name__
+
+
+async def _wait_connected(stack: ResilientStack, deadline: float) -> None:
+    while stack.inner.state is not ConnectionState.CONNECTED or stack.reconnection.is_reconnecting:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"client not connected (state {stack.inner.state})")
+        if stack.reconnection.is_reconnecting:
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                await stack.reconnection.wait_idle()
+        else:
+            await asyncio.sleep(0.05)  # Disconnected without a loop: poll, bounded by the deadline
+
+
+class _Run:
+    """One chaos run; ``run_chaos`` is its public face."""
+
+    def __init__(
+        self,
+        duration_s: float,
+        seed: int,
+        workers: int,
+        on_progress: Callable[[ChaosProgress], None] | None,
+        workdir: Path,
+    ) -> None:
+        self.duration_s = duration_s
+        self.seed = seed
+        self.workers = workers
+        self.on_progress = on_progress
+        self.workdir = workdir
+        self.report = ChaosReport(seed=seed, duration_s=duration_s, workers=workers)
+        self.ledger = _Ledger()
+        self.user_id = uuid.UUID(int=random.Random(seed).getrandbits(128), version=4)
+        self.stop = asyncio.Event()
+        self.server = ServerProcess(workdir / "chaos.db", workdir / "server.stderr")
+        self.started = 0.0
+
+    def check(self, name: str, passed: bool, detail: str = "") -> None:
+        self.report.checks.append(ChaosCheck(name, passed, detail))
+
+    async def execute(self) -> ChaosReport:
+        baseline_tasks = asyncio.all_tasks()
+        watch = _UnretrievedWatch()
+        with watch.installed(asyncio.get_running_loop()):
+            await self.server.start()
+            try:
+                await self._with_server()
+            finally:
+                code = await self.server.aclose()
+                self.check("server process exited cleanly", code == 0, f"exit code {code}")
+            gc.collect()  # unretrieved task exceptions are reported when their task is collected
+            await asyncio.sleep(0)
+        leftover = [t for t in asyncio.all_tasks() - baseline_tasks if t is not asyncio.current_task()]
+        self.check("no task left running", not leftover, ", ".join(sorted(t.get_name() for t in leftover)))
+        self.check(
+            "no unretrieved task exception (client)", not watch.messages, "; ".join(watch.messages[:3])
+        )
+        server_log = (self.workdir / "server.stderr").read_text(errors="replace")
+        self.check(
+            "no unretrieved task exception (server process)",
+            _UNRETRIEVED not in server_log,
+            server_log[-500:] if _UNRETRIEVED in server_log else "",
+        )
+        return self.report
+
+    async def _with_server(self) -> None:
+        writer = build_resilient_stack(self.server.url, self.user_id)
+        subscriber = build_resilient_stack(self.server.url, self.user_id)
+        store = WorkItemStore(subscriber.client)
+        store.attach_resync(subscriber.reconnection)
+        try:
+            await writer.client.connect()
+            await subscriber.client.connect()
+            project = await writer.client.create_project(
+                CreateProjectRequest(key="CHAOS", name=f"Chaos soak, seed {self.seed}")
+            )
+            await subscriber.client.subscribe([project.id])
+            await store.load_project(project.id)
+            await self._chaos(writer, project.id)
+            await self.server.command("clear")
+            deadline = time.monotonic() + _SETTLE_TIMEOUT_S
+            try:
+                await _wait_connected(writer, deadline)
+                await _wait_connected(subscriber, deadline)
+                await self._settle(writer, deadline)
+            except (TimeoutError, ProjectManagementException) as exc:
+                self.check("every hidden outcome resolved after the chaos", False, repr(exc))
+            else:
+                unresolved = len(self.ledger.unknown_creates) + len(self.ledger.unknown_deletes)
+                self.check("every hidden outcome resolved after the chaos", True, f"{unresolved} resolved")
+            await self._verify(writer, subscriber, store, project.id)
+        finally:
+            store.close()
+            await writer.aclose()
+            await subscriber.aclose()
+            report = self.report
+            report.retries = writer.retries + subscriber.retries
+            report.breaker_trips = writer.breaker_trips + subscriber.breaker_trips
+            report.reconnects = writer.reconnects
+            report.subscriber_reconnects = subscriber.reconnects
+            report.frames_dropped = Counter(writer.inner.frames_dropped) + Counter(
+                subscriber.inner.frames_dropped
+            )
+
+    # -- chaos phase -----------------------------------------------------------------------------
+    async def _chaos(self, writer: ResilientStack, project_id: UUID) -> None:
+        self.started = time.monotonic()
+        warmup_s = min(10.0, self.duration_s * 0.2)
+        async with asyncio.TaskGroup() as group:
+            for index in range(self.workers):
+                group.create_task(self._worker(writer, project_id, index), name=f"chaos-worker-{index}")
+            group.create_task(self._inject(fault_schedule(self.duration_s, self.seed)), name="chaos-faults")
+            group.create_task(self._clock(writer, warmup_s), name="chaos-clock")
+
+    async def _clock(self, writer: ResilientStack, warmup_s: float) -> None:
+        """Ends the chaos phase on time, samples memory after warm-up, reports progress."""
+        rss_start: int | None = None
+        ops_start = 0
+        next_progress = self.started
+        while (elapsed := time.monotonic() - self.started) < self.duration_s:
+            if rss_start is None and elapsed >= warmup_s:
+                gc.collect()
+                rss_start, ops_start = rss_bytes(), self.report.operations
+            if self.on_progress is not None and time.monotonic() >= next_progress:
+                next_progress += 1.0
+                self._progress(writer, elapsed)
+            await asyncio.sleep(min(0.1, max(0.0, self.duration_s - elapsed)))
+        self.stop.set()
+        gc.collect()
+        rss_end = rss_bytes()
+        if rss_start is not None and rss_end is not None:
+            self.report.rss_growth_bytes = rss_end - rss_start
+            self.report.operations_measured = self.report.operations - ops_start
+        if self.on_progress is not None:
+            self._progress(writer, self.duration_s)
+
+    def _progress(self, writer: ResilientStack, elapsed: float) -> None:
+        assert self.on_progress is not None
+        report = self.report
+        try:
+            self.on_progress(
+                ChaosProgress(
+                    elapsed_s=elapsed,
+                    duration_s=self.duration_s,
+                    acknowledged=sum(report.acknowledged.values()),
+                    failed=sum(report.failed.values()),
+                    faults_injected=sum(report.faults.values()),
+                    reconnects=writer.reconnects,
+                )
+            )
+        except Exception:
+            _log.exception("on_progress failed")
+
+    async def _inject(self, schedule: Sequence[Fault]) -> None:
+        commands: dict[str, Callable[[Fault], dict[str, Any]]] = {
+            "drop_connections": lambda f: {"op": "drop"},
+            "restart_server": lambda f: {"op": "restart", "down_s": f.amount},
+            "swallow_answers": lambda f: {"op": "swallow", "n": int(f.amount)},
+            "error_burst": lambda f: {"op": "fail", "n": int(f.amount)},
+            "malformed_frame": lambda f: {"op": "malformed"},
+        }
+        for fault in schedule:
+            wait = self.started + fault.at_s - time.monotonic()
+            if wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(wait):
+                        await self.stop.wait()
+            if self.stop.is_set():
+                return
+            await self.server.command(**commands[fault.kind](fault))
+            self.report.faults[fault.kind] += 1
+
+    async def _worker(self, writer: ResilientStack, project_id: UUID, index: int) -> None:
+        rng = random.Random(self.seed * 1_000_003 + index)
+        client = writer.client
+        owned: dict[UUID, int] = {}  # acknowledged item -> last known version
+        serial = 0
+        while not self.stop.is_set():
+            serial += 1
+            roll = rng.random()
+            if not owned or (len(owned) < _MAX_OWNED_ITEMS and roll < 0.4):
+                kind = "create"
+            elif roll < 0.75:
+                kind = "update"
+            else:
+                kind = "delete"
+            try:
+                if kind == "create":
+                    await self._create(client, project_id, index, serial, owned)
+                elif kind == "update":
+                    await self._update(client, rng, index, serial, owned)
+                else:
+                    await self._delete(client, rng, owned)
+                self.report.acknowledged[kind] += 1
+            except Exception as exc:
+                self.report.failed[f"{kind}: {_reason(exc)}"] += 1
+                pause = (
+                    min(exc.retry_after.total_seconds(), 1.0)
+                    if isinstance(exc, CircuitOpenException)
+                    else 0.02
+                )
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(pause):
+                        await self.stop.wait()
+
+    async def _create(
+        self,
+        client: ResilientWebSocketClient,
+        project_id: UUID,
+        index: int,
+        serial: int,
+        owned: dict[UUID, int],
+    ) -> None:
+        request = CreateWorkItemRequest(
+            project_id=project_id, item_type=WorkItemType.STORY, title=f"chaos w{index} #{serial}"
+        )
+        message_id = str(uuid.uuid4())
+        try:
+            item = await client.create_work_item(request, message_id=message_id)
+        except Exception:
+            # Applied or not? Only the server knows: settle re-sends it with the same message_id.
+            self.ledger.unknown_creates.append((message_id, request))
+            raise
+        self.ledger.created.add(item.id)
+        owned[item.id] = item.version
+
+    async def _update(
+        self,
+        client: ResilientWebSocketClient,
+        rng: random.Random,
+        index: int,
+        serial: int,
+        owned: dict[UUID, int],
+    ) -> None:
+        item_id = rng.choice(list(owned))
+        request = UpdateWorkItemRequest(
+            work_item_id=item_id, expected_version=owned[item_id], title=f"chaos w{index} #{serial} (edited)"
+        )
+        try:
+            item = await client.update_work_item(request)
+        except VersionConflictException as exc:
+            # An earlier update applied though its answer was lost: learn the version, carry on.
+            if exc.current_version is not None:
+                owned[item_id] = exc.current_version
+            else:
+                del owned[item_id]
+            raise
+        owned[item_id] = item.version
+
+    async def _delete(
+        self, client: ResilientWebSocketClient, rng: random.Random, owned: dict[UUID, int]
+    ) -> None:
+        item_id = rng.choice(list(owned))
+        del owned[item_id]  # never touched again by this worker, whatever happens
+        try:
+            await client.delete_work_item(item_id)
+        except Exception:
+            self.ledger.unknown_deletes.add(item_id)
+            raise
+        self.ledger.deleted.add(item_id)
+
+    # -- settle and verify -----------------------------------------------------------------------
+    async def _settle(self, writer: ResilientStack, deadline: float) -> None:
+        """Resolve every hidden outcome now that the faults have stopped."""
+        client = writer.client
+        for message_id, request in self.ledger.unknown_creates:
+
+            async def create(
+                request: CreateWorkItemRequest = request, message_id: str = message_id
+            ) -> WorkItem:
+                return await client.create_work_item(request, message_id=message_id)
+
+            item: WorkItem = await _until_done(create, deadline)
+            self.ledger.created.add(item.id)
+            self.report.settled["create"] += 1
+        for item_id in sorted(self.ledger.unknown_deletes):
+
+            async def delete(item_id: UUID = item_id) -> None:
+                try:
+                    await client.delete_work_item(item_id)
+                except ServerRejectedException as exc:
+                    if exc.code != ErrorCode.NOT_FOUND:
+                        raise  # NOT_FOUND: the lost attempt had deleted it
+
+            await _until_done(delete, deadline)
+            self.ledger.deleted.add(item_id)
+            self.report.settled["delete"] += 1
+
+    async def _verify(
+        self, writer: ResilientStack, subscriber: ResilientStack, store: WorkItemStore, project_id: UUID
+    ) -> None:
+        reply = await self.server.command("items", project_id=str(project_id))
+        server_items = {UUID(k): int(v) for k, v in reply["items"].items()}
+        expected = self.ledger.created - self.ledger.deleted
+        self.report.server_items = len(server_items)
+        self.report.expected_items = len(expected)
+        lost = expected - server_items.keys()
+        extra = server_items.keys() - expected
+        self.check(
+            "server items == acknowledged creates - acknowledged deletes",
+            not lost and not extra,
+            f"{len(lost)} lost, {len(extra)} unexpected (duplicates or unacknowledged)",
+        )
+        converged = await _converge(store, project_id, server_items)
+        local = {item.id: item.version for item in store.get_by_project(project_id)}
+        self.check(
+            "subscriber store == server state",
+            converged,
+            ""
+            if converged
+            else f"store {len(local)} items, server {len(server_items)}; "
+            f"{len(local.keys() ^ server_items.keys())} ids differ, "
+            f"{sum(1 for k in local.keys() & server_items.keys() if local[k] != server_items[k])} versions differ",
+        )
+        for name, stack in (("writer", writer), ("subscriber", subscriber)):
+            pending = stack.inner.pending_count
+            self.check(f"no pending requests left ({name})", pending == 0, f"{pending} pending")
+        counters = await self.server.command("counters")
+        self.report.server_replays = int(counters["replays_served"])
+
+
+async def _until_done(operation: Callable[[], Any], deadline: float) -> Any:
+    """Retry an operation (after the chaos) until it succeeds or the deadline passes."""
+    while True:
+        try:
+            return await operation()
+        except CircuitOpenException as exc:
+            wait = exc.retry_after.total_seconds()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            wait = 0.05
+        if time.monotonic() + wait > deadline:
+            raise TimeoutError("the settle phase ran out of time")
+        await asyncio.sleep(wait)
+
+
+async def _converge(store: WorkItemStore, project_id: UUID, server_items: Mapping[UUID, int]) -> bool:
+    """Wait (bounded) until the store holds exactly the server's items at the server's versions."""
+    changed = asyncio.Event()
+
+    def on_changed(_change: object) -> None:
+        changed.set()
+
+    def matches() -> bool:
+        return {item.id: item.version for item in store.get_by_project(project_id)} == dict(server_items)
+
+    store.on_changed.subscribe(on_changed)
+    try:
+        async with asyncio.timeout(_CONVERGE_TIMEOUT_S):
+            while not matches():
+                changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(0.5):
+                        await changed.wait()
+        return True
+    except TimeoutError:
+        return matches()
+    finally:
+        store.on_changed.unsubscribe(on_changed)
+
+
+@contextlib.asynccontextmanager
+async def _workdir() -> AsyncIterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="pm-chaos-") as path:
+        yield Path(path)
+
+
+async def run_chaos(
+    duration_s: float = 60.0,
+    seed: int = 0,
+    *,
+    workers: int = 20,
+    on_progress: Callable[[ChaosProgress], None] | None = None,
+) -> ChaosReport:
+    """Run the chaos soak for ``duration_s`` seconds with the fault schedule of ``seed``.
+
+    Returns the report; ``report.passed`` says whether every check held. Raises only for a
+    broken environment (the server process cannot start); a resilience failure is a failed check.
+    """
+    if duration_s <= 0:
+        raise ValueError("duration_s must be positive")
+    if workers < 1:
+        raise ValueError("workers must be >= 1")
+    started = time.monotonic()
+    async with _workdir() as workdir:
+        report = await _Run(duration_s, seed, workers, on_progress, workdir).execute()
+    report.elapsed_s = time.monotonic() - started
+    return report
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--control-server"]:
+    asyncio.run(_control_server(sys.argv[2]))
