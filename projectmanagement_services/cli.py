@@ -1,8 +1,13 @@
 """The ``pm`` command: one argparse subcommand per task.
 
-Each subcommand is registered by a ``_add_<name>_command(subparsers)`` function listed in
-``_COMMANDS``; it sets ``handler`` (``Callable[[argparse.Namespace], int]``) on its parser. Heavy
-imports happen inside handlers so that ``pm --help`` stays fast.
+Each subcommand is registered by an ``add_<name>_command(subparsers)`` function listed in
+``_COMMANDS``; it sets ``handler`` (``Callable[[argparse.Namespace], int]``) on its parser. The client
+commands live in ``projectmanagement_services.cli_commands``; ``pm serve`` is defined here.
+
+Failures never show a traceback: ``main`` prints one line (``pm: ...``) on stderr and returns the exit
+code: 0 success, 1 the request or a demo check failed, 2 bad command line or settings, 3 the server
+could not be reached (or was lost for good), 130 interrupted by Ctrl-C (``pm watch`` and ``pm serve``
+treat Ctrl-C as their normal stop and exit 0).
 """
 
 from __future__ import annotations
@@ -12,6 +17,18 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable
+
+from projectmanagement_services.cli_commands import (
+    EXIT_INTERRUPTED,
+    CliError,
+    Output,
+    add_global_options,
+    add_health_command,
+    add_item_commands,
+    add_project_commands,
+    add_sprint_commands,
+    add_watch_command,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -60,13 +77,24 @@ def _add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
 
 
 _COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
+    add_project_commands,
+    add_item_commands,
+    add_sprint_commands,
+    add_watch_command,
+    add_health_command,
     _add_serve_command,
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``pm`` parser with every registered subcommand."""
-    parser = argparse.ArgumentParser(prog="pm", description="pm-ws client framework tools")
+    parser = argparse.ArgumentParser(
+        prog="pm",
+        description="pm-ws client framework tools: the resilience demo, a reference server, and a client.",
+        epilog="Exit codes: 0 ok, 1 request or check failed, 2 usage or settings, 3 server unreachable, "
+        "130 interrupted.",
+    )
+    add_global_options(parser, suppress=False)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add_command in _COMMANDS:
         add_command(subparsers)
@@ -81,7 +109,14 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help or a usage error: argparse already printed why
         return exc.code if isinstance(exc.code, int) else 2
     handler: Callable[[argparse.Namespace], int] = args.handler
-    return handler(args)
+    try:
+        return handler(args)
+    except CliError as exc:
+        Output().error(exc.message)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        Output().error("interrupted")
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -1,0 +1,103 @@
+"""How the ``pm`` command fails: one line on stderr and an exit code a script can branch on.
+
+Every failure a user can cause or meet (bad settings, bad input, a refused request, an unreachable
+server) becomes a ``CliError`` at the command's edge, so ``main`` prints one line and never a
+traceback. Translation happens once, here, as httpx maps transport errors once at its boundary.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import pydantic
+
+from projectmanagement_core.exceptions import (
+    CircuitOpenException,
+    ConnectionException,
+    ProjectManagementException,
+    RequestTimeoutException,
+    ValidationException,
+)
+from projectmanagement_services.settings import SettingsError
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_UNREACHABLE",
+    "EXIT_USAGE",
+    "CliError",
+    "connect_failure",
+    "describe_failure",
+    "describe_settings_error",
+]
+
+#: Success (for ``pm demo``: both checks held).
+EXIT_OK: Final = 0
+#: The request failed: invalid input, refused by the server, timed out, breaker open, check failed.
+EXIT_FAILED: Final = 1
+#: Bad command line or bad settings: nothing was attempted.
+EXIT_USAGE: Final = 2
+#: The server could not be reached, or the connection was lost for good.
+EXIT_UNREACHABLE: Final = 3
+#: Interrupted by Ctrl-C (128 + SIGINT), except ``pm watch`` and ``pm serve`` where Ctrl-C is the way out.
+EXIT_INTERRUPTED: Final = 130
+
+#: What ``AppSettings.load`` names a CLI override's source; shown as the flag that set it instead.
+_OVERRIDE_SOURCE: Final = "overrides in code"
+
+
+class CliError(Exception):
+    """A failure already phrased for the user: ``main`` prints ``pm: <message>`` and exits."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_FAILED) -> None:
+        self.message = message
+        self.exit_code = exit_code
+        super().__init__(message)
+
+
+def describe_settings_error(error: SettingsError, flags: dict[str, str]) -> CliError:
+    """All problems in one message, each with its key path and where the bad value came from.
+
+    ``flags`` maps a key path (``ProjectManagement:WebSocket:UserId``) to the option that set it
+    (``--user-id``), so a typo on the command line is reported against the flag, not "code".
+    """
+    problems: list[str] = []
+    for key_path, message in error.errors:
+        text = f"{key_path} {message}" if key_path else message
+        source = error.sources.get(key_path)
+        if source == _OVERRIDE_SOURCE:
+            source = flags.get(key_path, "the command line")
+        problems.append(f"{text} (from {source})" if source else text)
+    count = len(problems)
+    return CliError(
+        f"invalid settings ({count} error{'s' if count != 1 else ''}): " + "; ".join(problems), EXIT_USAGE
+    )
+
+
+def describe_failure(exc: BaseException, server_url: str) -> CliError | None:
+    """The one line for an error raised while talking to the server; None for a programming error."""
+    if isinstance(exc, CliError):
+        return exc
+    if isinstance(exc, ValidationException):
+        return CliError("invalid request: " + "; ".join(str(e) for e in exc.errors))
+    if isinstance(exc, pydantic.ValidationError):
+        fields = (
+            f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}"
+            for e in exc.errors(include_url=False, include_input=False)
+        )
+        return CliError("invalid request: " + "; ".join(fields))
+    if isinstance(exc, ConnectionException):
+        return CliError(f"connection to {server_url} failed: {exc}", EXIT_UNREACHABLE)
+    if isinstance(exc, RequestTimeoutException | CircuitOpenException):
+        return CliError(f"{server_url}: {exc}")
+    if isinstance(exc, ProjectManagementException):
+        return CliError(str(exc))
+    return None
+
+
+def connect_failure(exc: ConnectionException, server_url: str) -> CliError:
+    """ "cannot connect to ws://...: <why>", with the OS's own words when there are some."""
+    cause = exc.__cause__
+    detail = f" ({cause})" if isinstance(cause, OSError) and str(cause) else ""
+    return CliError(f"cannot connect to {server_url}: {exc}{detail}", EXIT_UNREACHABLE)

@@ -1,0 +1,132 @@
+"""The options every client command shares, and how they become ``AppSettings``.
+
+The command line is one more settings source, applied last as ``overrides`` exactly as an embedding
+application passes its own: ``AppSettings.load(--config, environment=--environment, overrides=...)``.
+So a flag, ``appsettings.json``, ``appsettings.{Environment}.json`` and ``ProjectManagement__...``
+environment variables all meet in one validated object, and a bad value is reported by key path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any, Final
+
+from projectmanagement_services.cli_commands.errors import describe_settings_error
+from projectmanagement_services.settings import AppSettings, SettingsError
+
+__all__ = ["TOKEN_VARIABLE", "add_client_parser", "add_global_options", "settings_from_args"]
+
+#: Read for the bearer token when ``--token`` is absent (keeps it out of shell history and ``ps``).
+TOKEN_VARIABLE: Final = "PM_TOKEN"
+
+_SERVER_URL: Final = "ProjectManagement:WebSocket:ServerUrl"
+_AUTH_TOKEN: Final = "ProjectManagement:WebSocket:AuthToken"
+_USER_ID: Final = "ProjectManagement:WebSocket:UserId"
+_EXPORTER: Final = "ProjectManagement:Telemetry:Exporter"
+
+#: Key path -> the flag that sets it, so settings errors name what the user typed.
+_FLAGS: Final = {
+    _SERVER_URL: "--server-url",
+    _AUTH_TOKEN: "--token",
+    _USER_ID: "--user-id",
+    _EXPORTER: "--otel",
+}
+
+
+def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Add the shared options to ``parser``.
+
+    The top-level parser gets real defaults; each subcommand gets the same options with
+    ``SUPPRESS`` defaults, so ``pm --server-url X items list`` and ``pm items list --server-url X``
+    both work and a subcommand never resets what was given before it.
+    """
+
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if suppress else value
+
+    group = parser.add_argument_group("settings and connection")
+    group.add_argument(
+        "--config",
+        metavar="PATH",
+        default=default(None),
+        help="appsettings file (default: ./appsettings.json when present, else built-in defaults)",
+    )
+    group.add_argument(
+        "--environment",
+        metavar="NAME",
+        default=default(None),
+        help="also layer appsettings.NAME.json (default: $PM_ENVIRONMENT)",
+    )
+    group.add_argument(
+        "--server-url", metavar="URL", default=default(None), help="ws:// or wss:// URL of the server"
+    )
+    group.add_argument(
+        "--token",
+        metavar="TOKEN",
+        default=default(None),
+        help=f"bearer token (default: ${TOKEN_VARIABLE}, else the settings' AuthToken)",
+    )
+    group.add_argument(
+        "--user-id", metavar="UUID", default=default(None), help="identity in open mode (?user_id=)"
+    )
+    group.add_argument(
+        "--otel",
+        choices=("none", "console", "otlp"),
+        default=default(None),
+        help="telemetry exporter (default: the settings' Telemetry:Exporter)",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=default(0),
+        help="show the client's log: -v info, -vv debug (on stderr)",
+    )
+
+
+def settings_from_args(args: argparse.Namespace, environ: dict[str, str] | None = None) -> AppSettings:
+    """Load settings as an embedding app would, with the flags as the last layer.
+
+    Raises:
+        CliError: the settings are invalid (exit 2), every problem listed with its key path.
+    """
+    variables = dict(os.environ) if environ is None else environ
+    token = args.token if args.token is not None else variables.get(TOKEN_VARIABLE)
+    web_socket: dict[str, Any] = {}
+    if args.server_url is not None:
+        web_socket["ServerUrl"] = args.server_url
+    if token:
+        web_socket["AuthToken"] = token
+    if args.user_id is not None:
+        web_socket["UserId"] = args.user_id
+    overrides: dict[str, Any] = {}
+    if web_socket:
+        overrides["WebSocket"] = web_socket
+    if args.otel is not None:
+        overrides["Telemetry"] = {"Exporter": args.otel}
+    try:
+        return AppSettings.load(
+            args.config,
+            environment=args.environment,
+            overrides={"ProjectManagement": overrides} if overrides else None,
+            env=variables,
+        )
+    except SettingsError as exc:
+        raise describe_settings_error(exc, _FLAGS) from None
+
+
+def add_client_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    *,
+    help: str,
+    description: str | None = None,
+    json_output: bool = True,
+) -> argparse.ArgumentParser:
+    """A subcommand that talks to a server: the shared options, and ``--json`` where it prints data."""
+    parser = subparsers.add_parser(name, help=help, description=description or help)
+    add_global_options(parser, suppress=True)
+    if json_output:
+        parser.add_argument("--json", action="store_true", help="print JSON for scripts instead of tables")
+    return parser
