@@ -155,6 +155,9 @@ _RULES: dict[type, Callable[..., None]] = {
 
 def validate_request(request: Request) -> None:
     """Raise ``ValidationException`` listing every rule ``request`` breaks; return if it is valid."""
+    rule = next((r for cls, r in _RULES.items() if isinstance(request, cls)), None)
+    if rule is None:
+        raise TypeError(f"validate_request does not know {type(request).__name__}")
     errors = _Errors()
-    _RULES[type(request)](request, errors)
+    rule(request, errors)
     errors.raise_if_any()

@@ -429,3 +429,10 @@ def test_any_title_over_200_code_points_is_rejected(title: str) -> None:
 )
 def test_any_update_within_the_limits_is_valid(points: int, position: int, version: int) -> None:
     assert _errors(update_item(story_points=points, position=position, expected_version=version)) == []
+
+
+def test_unknown_request_type_is_a_clear_type_error() -> None:
+    from projectmanagement_core.validation import validate_request
+
+    with pytest.raises(TypeError, match="does not know str"):
+        validate_request("not a request")  # type: ignore[arg-type]
