@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 #: Wide enough that no column is truncated when the output is captured (CI, RESULTS.md).
-console = Console(width=None if sys.stdout.isatty() else 140, highlight=False)
+console = Console(width=None if sys.stdout.isatty() else 200, highlight=False)
 
 
 @dataclass(frozen=True, slots=True)
