@@ -284,9 +284,11 @@ class VersionedEntityMap(Generic[E]):
         if entity.id in self._tombstones:
             return False
         current = self._confirmed.get(entity.id)
-        if current is not None and entity.version <= current.version:
-            if not (refresh and entity.version == current.version and entity != current):
-                return False
+        refreshes = (
+            refresh and current is not None and entity.version == current.version and entity != current
+        )
+        if current is not None and entity.version <= current.version and not refreshes:
+            return False
         self._confirmed[entity.id] = entity
         self._touch(entity.id)
         overlay = self._overlays.get(entity.id)
