@@ -79,6 +79,7 @@ from projectmanagement_services.websocket.options import WebSocketOptions
 __all__ = [
     "FAULT_KINDS",
     "ChaosCheck",
+    "ChaosEvent",
     "ChaosProgress",
     "ChaosReport",
     "Fault",
@@ -395,6 +396,32 @@ class ChaosProgress:
     failed: int
     faults_injected: int
     reconnects: int
+    retries: int = 0
+    breaker_trips: int = 0
+    #: The writer's connection state and circuit state (``ConnectionState``/``CircuitState`` values).
+    connection_state: str = ""
+    breaker_state: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChaosEvent:
+    """One thing that happened during the run, as it happened (``on_event``): for a live view or a plot.
+
+    ``kind`` and ``name``: ``"operation"`` (name: create/update/delete; ``duration_s`` its latency,
+    ``ok`` whether it was acknowledged, ``detail`` the failure reason), ``"fault"`` (name: the fault
+    kind, ``amount`` as in ``Fault``), ``"connection"`` (name: the writer's new ``ConnectionState``),
+    ``"breaker"`` (name: the writer's new ``CircuitState``), ``"reconnected"`` (name: ``"writer"`` or
+    ``"subscriber"``; ``amount``: items resynced). ``at_s``: seconds since the chaos phase started
+    (0 before it). Nothing is recorded when no ``on_event`` is given, so a soak's memory stays flat.
+    """
+
+    at_s: float
+    kind: str
+    name: str
+    ok: bool = True
+    duration_s: float = 0.0
+    amount: float = 0.0
+    detail: str = ""
 
 
 @dataclass
@@ -530,11 +557,13 @@ class _Run:
         workers: int,
         on_progress: Callable[[ChaosProgress], None] | None,
         workdir: Path,
+        on_event: Callable[[ChaosEvent], None] | None = None,
     ) -> None:
         self.duration_s = duration_s
         self.seed = seed
         self.workers = workers
         self.on_progress = on_progress
+        self.on_event = on_event
         self.workdir = workdir
         self.report = ChaosReport(seed=seed, duration_s=duration_s, workers=workers)
         self.ledger = _Ledger()
@@ -545,6 +574,29 @@ class _Run:
 
     def check(self, name: str, passed: bool, detail: str = "") -> None:
         self.report.checks.append(ChaosCheck(name, passed, detail))
+
+    def event(self, kind: str, name: str, **fields: Any) -> None:
+        """Hand one ``ChaosEvent`` to ``on_event``; a failing observer is logged, never breaks the run."""
+        if self.on_event is None:
+            return
+        at_s = time.monotonic() - self.started if self.started else 0.0
+        try:
+            self.on_event(ChaosEvent(at_s, kind, name, **fields))
+        except Exception:
+            _log.exception("on_event failed")
+
+    def _observe(self, writer: ResilientStack, subscriber: ResilientStack) -> None:
+        """Forward the stacks' own events (connection, breaker, reconnects) to ``on_event``."""
+        if self.on_event is None:
+            return
+        writer.inner.on_state_changed.subscribe(lambda c: self.event("connection", c.current.value))
+        writer.breaker.on_state_changed.subscribe(lambda c: self.event("breaker", c.current.value))
+        for name, stack in (("writer", writer), ("subscriber", subscriber)):
+
+            def on_reconnected(result: ReconnectionResult, name: str = name) -> None:
+                self.event("reconnected", name, amount=float(result.resynced_items))
+
+            stack.reconnection.on_reconnected.subscribe(on_reconnected)
 
     async def execute(self) -> ChaosReport:
         baseline_tasks = asyncio.all_tasks()
@@ -576,6 +628,7 @@ class _Run:
         subscriber = build_resilient_stack(self.server.url, self.user_id)
         store = WorkItemStore(subscriber.client)
         store.attach_resync(subscriber.reconnection)
+        self._observe(writer, subscriber)
         try:
             await writer.client.connect()
             await subscriber.client.connect()
@@ -654,6 +707,10 @@ class _Run:
                     failed=sum(report.failed.values()),
                     faults_injected=sum(report.faults.values()),
                     reconnects=writer.reconnects,
+                    retries=writer.retries,
+                    breaker_trips=writer.breaker_trips,
+                    connection_state=writer.inner.state.value,
+                    breaker_state=writer.breaker.peek_state().value,
                 )
             )
         except Exception:
@@ -677,6 +734,7 @@ class _Run:
                 return
             await self.server.command(**commands[fault.kind](fault))
             self.report.faults[fault.kind] += 1
+            self.event("fault", fault.kind, amount=fault.amount)
 
     async def _worker(self, writer: ResilientStack, project_id: UUID, index: int) -> None:
         rng = random.Random(self.seed * 1_000_003 + index)
@@ -692,6 +750,7 @@ class _Run:
                 kind = "update"
             else:
                 kind = "delete"
+            began = time.monotonic()
             try:
                 if kind == "create":
                     await self._create(client, project_id, index, serial, owned)
@@ -700,8 +759,12 @@ class _Run:
                 else:
                     await self._delete(client, rng, owned)
                 self.report.acknowledged[kind] += 1
+                self.event("operation", kind, duration_s=time.monotonic() - began)
             except Exception as exc:
                 self.report.failed[f"{kind}: {_reason(exc)}"] += 1
+                self.event(
+                    "operation", kind, ok=False, duration_s=time.monotonic() - began, detail=_reason(exc)
+                )
                 pause = (
                     min(exc.retry_after.total_seconds(), 1.0)
                     if isinstance(exc, CircuitOpenException)
@@ -880,6 +943,7 @@ async def run_chaos(
     *,
     workers: int = 20,
     on_progress: Callable[[ChaosProgress], None] | None = None,
+    on_event: Callable[[ChaosEvent], None] | None = None,
 ) -> ChaosReport:
     """Run the chaos soak for ``duration_s`` seconds with the fault schedule of ``seed``.
 
@@ -892,7 +956,7 @@ async def run_chaos(
         raise ValueError("workers must be >= 1")
     started = time.monotonic()
     async with _workdir() as workdir:
-        report = await _Run(duration_s, seed, workers, on_progress, workdir).execute()
+        report = await _Run(duration_s, seed, workers, on_progress, workdir, on_event).execute()
     report.elapsed_s = time.monotonic() - started
     return report
 
