@@ -13,9 +13,16 @@ from datetime import timedelta
 from uuid import UUID, uuid4
 
 from projectmanagement_core import converters
+from projectmanagement_core.interfaces import IWebSocketClient
 from projectmanagement_core.models import CreateProjectRequest, EntityChange, Sprint, WorkItem
-from projectmanagement_services.resilience.options import ReconnectionOptions
-from projectmanagement_services.resilience.reconnection_service import ReconnectionResult, ReconnectionService
+from projectmanagement_services.resilience import (
+    CircuitBreaker,
+    ReconnectionOptions,
+    ReconnectionResult,
+    ReconnectionService,
+    ResilientWebSocketClient,
+    RetryPolicy,
+)
 from projectmanagement_services.state import SprintStore, WorkItemStore
 from projectmanagement_services.testing import PmTestServer
 from projectmanagement_services.websocket import WebSocketClient, WebSocketOptions
@@ -45,7 +52,7 @@ class Gate:
 @dataclass
 class Peer:
     user_id: UUID
-    client: WebSocketClient
+    client: IWebSocketClient
     reconnection: ReconnectionService
     gate: Gate
     items: WorkItemStore
@@ -73,11 +80,16 @@ class Peer:
     async def aclose(self) -> None:
         self.items.close()
         self.sprints.close()
-        await self.reconnection.aclose()
         await self.client.aclose()
+        await self.reconnection.aclose()
 
 
-async def open_peer(server: PmTestServer, user_id: UUID | None = None) -> Peer:
+async def _no_wait(seconds: float) -> None:
+    """The retry policy's sleep: retries go at once (the backoff itself is not under test here)."""
+
+
+async def open_peer(server: PmTestServer, user_id: UUID | None = None, *, resilient: bool = False) -> Peer:
+    """A connected peer; ``resilient`` puts the stores over a ResilientWebSocketClient (retry, breaker)."""
     user_id = user_id or uuid4()
     options = WebSocketOptions(
         server_url=server.url,
@@ -85,16 +97,20 @@ async def open_peer(server: PmTestServer, user_id: UUID | None = None) -> Peer:
         request_timeout=timedelta(seconds=TIMEOUT),
         connect_timeout=timedelta(seconds=TIMEOUT),
     )
-    client = WebSocketClient(options)
+    inner = WebSocketClient(options)
     gate = Gate()
     reconnection = ReconnectionService(
-        client,
+        inner,
         ReconnectionOptions(
             max_attempts=50, initial_delay=timedelta(milliseconds=1), max_delay=timedelta(milliseconds=1)
         ),
         sleep=gate.sleep,
         random=lambda: 0.0,
     )
+    client: IWebSocketClient = inner
+    if resilient:
+        retry = RetryPolicy(sleep=_no_wait, random=lambda: 0.0)
+        client = ResilientWebSocketClient(inner, CircuitBreaker(), retry, reconnection=reconnection)
     items = WorkItemStore(client)
     sprints = SprintStore(client)
     items.attach_resync(reconnection)

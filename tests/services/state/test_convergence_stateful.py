@@ -78,7 +78,8 @@ class StoresConverge(RuleBasedStateMachine):
     async def _start(self) -> None:
         self.server = PmTestServer()
         await self.server.start()
-        self.peers = [await open_peer(self.server), await open_peer(self.server)]
+        # One plain client and one resilient one: the stores must converge over either.
+        self.peers = [await open_peer(self.server), await open_peer(self.server, resilient=True)]
         self.project = await start_project(self.server, *self.peers)
 
     async def _stop(self) -> None:

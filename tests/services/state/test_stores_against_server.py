@@ -30,10 +30,14 @@ async def server() -> AsyncIterator[PmTestServer]:
         yield server
 
 
-@pytest.fixture
-async def peers(server: PmTestServer) -> AsyncIterator[tuple[Peer, Peer, UUID]]:
-    alice = await open_peer(server)
-    bob = await open_peer(server)
+@pytest.fixture(params=["plain", "resilient"])
+async def peers(
+    server: PmTestServer, request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[Peer, Peer, UUID]]:
+    """Alice and Bob share a project; their stores sit over plain or resilient clients."""
+    resilient = request.param == "resilient"
+    alice = await open_peer(server, resilient=resilient)
+    bob = await open_peer(server, resilient=resilient)
     try:
         project = await start_project(server, alice, bob)
         yield alice, bob, project
@@ -276,3 +280,28 @@ async def test_concurrent_writes_to_one_item_from_one_store_are_serialised(
         == results[-1]
         == server_items(server, project)[item.id]
     )
+
+
+async def test_over_the_resilient_client_a_transient_failure_is_retried_not_rolled_back(
+    server: PmTestServer,
+) -> None:
+    alice = await open_peer(server, resilient=True)
+    try:
+        project = await start_project(server, alice)
+        item = await alice.items.create(task(project, "retry me"))
+        await alice.settle()
+        alice.item_changes.clear()
+        server.counters.reset()
+
+        server.faults.fail_requests(1, code="SERVICE_UNAVAILABLE", message="Retry after 1 seconds")
+        updated = await alice.items.update(UpdateWorkItemRequest(work_item_id=item.id, title="retried"))
+        await alice.settle()
+
+        assert server.counters.requests_by_type["update_work_item_request"] == 2
+        assert [(c.kind, c.source) for c in alice.item_changes] == [
+            (ChangeKind.UPDATED, "local"),
+            (ChangeKind.UPDATED, "server"),
+        ]
+        assert alice.items.get(item.id) == updated == server_items(server, project)[item.id]
+    finally:
+        await alice.aclose()
