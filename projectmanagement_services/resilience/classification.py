@@ -27,6 +27,7 @@ from projectmanagement_core.exceptions import (
     RequestTimeoutException,
     ServerRejectedException,
 )
+from projectmanagement_services.websocket.connection import HandshakeRejectedException
 
 __all__ = ["is_breaker_failure", "is_transient"]
 
@@ -36,8 +37,7 @@ __all__ = ["is_breaker_failure", "is_transient"]
 _RETRYABLE_CLIENT_STATUSES = frozenset({408, 429})
 
 
-def _is_decisive_refusal(exc: InvalidStatus) -> bool:
-    status = exc.response.status_code
+def _is_decisive_status(status: int) -> bool:
     return 400 <= status < 500 and status not in _RETRYABLE_CLIENT_STATUSES
 
 
@@ -54,7 +54,9 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, ServerRejectedException):
         return exc.code in ErrorCode.TRANSIENT
     if isinstance(exc, InvalidStatus):
-        return not _is_decisive_refusal(exc)
+        return not _is_decisive_status(exc.response.status_code)
+    if isinstance(exc, HandshakeRejectedException):  # the adapter's translation of InvalidStatus
+        return not _is_decisive_status(exc.status_code)
     return isinstance(
         exc, ConnectionException | RequestTimeoutException | OSError | ConnectionClosed | InvalidHandshake
     )

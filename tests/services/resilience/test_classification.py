@@ -27,6 +27,7 @@ from projectmanagement_core.exceptions import (
     VersionConflictException,
 )
 from projectmanagement_services.resilience.classification import is_breaker_failure, is_transient
+from projectmanagement_services.websocket.connection import HandshakeRejectedException
 
 
 def status(code: int) -> InvalidStatus:
@@ -44,6 +45,11 @@ TABLE: list[tuple[BaseException, bool, bool]] = [
     (status(429), True, True),
     (status(401), False, False),  # a decisive refusal: the server is up and said no
     (status(403), False, False),
+    # The same statuses once the transport adapter has translated them.
+    (HandshakeRejectedException(503), True, True),
+    (HandshakeRejectedException(429), True, True),
+    (HandshakeRejectedException(401), False, False),
+    (HandshakeRejectedException(403), False, False),
     (OSError("connection refused"), True, True),
     (ConnectionRefusedError(), True, True),
     (TimeoutError(), True, True),
