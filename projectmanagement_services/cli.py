@@ -22,6 +22,7 @@ from projectmanagement_services.cli_commands import (
     EXIT_INTERRUPTED,
     CliError,
     Output,
+    add_demo_command,
     add_global_options,
     add_health_command,
     add_item_commands,
@@ -77,6 +78,7 @@ def _add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
 
 
 _COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
+    add_demo_command,
     add_project_commands,
     add_item_commands,
     add_sprint_commands,

@@ -732,9 +732,9 @@ class _Run:
                         await self.stop.wait()
             if self.stop.is_set():
                 return
+            self.event("fault", fault.kind, amount=fault.amount)
             await self.server.command(**commands[fault.kind](fault))
             self.report.faults[fault.kind] += 1
-            self.event("fault", fault.kind, amount=fault.amount)
 
     async def _worker(self, writer: ResilientStack, project_id: UUID, index: int) -> None:
         rng = random.Random(self.seed * 1_000_003 + index)

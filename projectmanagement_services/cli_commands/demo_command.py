@@ -1,0 +1,182 @@
+"""``pm demo``: the whole product at work in about twenty seconds, on an embedded server.
+
+Runs the chaos engine (``projectmanagement_services.demo.run_chaos``): a reference server in a child
+process on a free loopback port with a temporary SQLite file, 20 writers on one resilient client, a
+subscriber keeping a store, and a seeded schedule of faults (connections dropped, the server stopped
+and restarted, answers swallowed, error bursts that open the circuit, malformed frames). A live view
+shows progress, connection and circuit state, retries and reconnects; faults and state changes are
+printed as they happen. The report ends with the two checks that matter, as PASS/FAIL lines.
+
+Exit code 0 only when every check of the run held (the two headline checks among them); 1 otherwise.
+The demo brings its own server and demo-sized timings, so connection options do not apply to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Final
+
+from rich.live import Live
+
+from projectmanagement_services.cli_commands.demo_recorder import DemoRecorder, TimelineMark
+from projectmanagement_services.cli_commands.demo_view import (
+    DemoLiveView,
+    headline_checks,
+    mark_line,
+    report_as_json,
+    report_renderable,
+)
+from projectmanagement_services.cli_commands.errors import EXIT_FAILED, EXIT_OK
+from projectmanagement_services.cli_commands.global_options import settings_from_args
+from projectmanagement_services.cli_commands.output import Output
+from projectmanagement_services.cli_commands.session import configure_logging
+from projectmanagement_services.cli_commands.timeline_plot import require_matplotlib, write_timeline_png
+from projectmanagement_services.demo import ChaosEvent, ChaosReport, run_chaos
+
+__all__ = ["DEFAULT_DURATION_S", "add_demo_command", "demo_passed"]
+
+#: Long enough to see every kind of fault, short enough to watch in full within a minute of cloning.
+DEFAULT_DURATION_S: Final = 20.0
+_REFRESH_S: Final = 0.25
+
+
+def demo_passed(report: ChaosReport) -> bool:
+    """Both headline checks reported and passed, and every other check of the run as well."""
+    headline = all(check is not None and check.passed for _, check in headline_checks(report))
+    return headline and report.passed
+
+
+def _duration(value: str) -> float:
+    seconds = float(value)
+    if not 2 <= seconds <= 3600:
+        raise argparse.ArgumentTypeError("must be between 2 and 3600 seconds")
+    return seconds
+
+
+def _workers(value: str) -> int:
+    count = int(value)
+    if not 1 <= count <= 200:
+        raise argparse.ArgumentTypeError("must be between 1 and 200")
+    return count
+
+
+async def _run(args: argparse.Namespace, output: Output, recorder: DemoRecorder) -> ChaosReport:
+    view = DemoLiveView(recorder, args.duration, args.seed)
+    if output.json_output:
+
+        def record(event: ChaosEvent) -> None:
+            recorder.on_event(event)
+
+        return await run_chaos(
+            args.duration, args.seed, workers=args.workers, on_progress=recorder.on_progress, on_event=record
+        )
+    with Live(view, console=output.out, auto_refresh=False, transient=False) as live:
+
+        def on_event(event: ChaosEvent) -> None:
+            mark: TimelineMark | None = recorder.on_event(event)
+            if mark is not None:
+                live.console.print(mark_line(mark), soft_wrap=True)
+
+        async with _refreshing(live):
+            return await run_chaos(
+                args.duration,
+                args.seed,
+                workers=args.workers,
+                on_progress=recorder.on_progress,
+                on_event=on_event,
+            )
+
+
+@contextlib.asynccontextmanager
+async def _refreshing(live: Live) -> AsyncIterator[None]:
+    """Redraw the live view a few times a second, from the event loop (no refresh thread)."""
+
+    async def refresh() -> None:
+        while True:
+            live.refresh()
+            await asyncio.sleep(_REFRESH_S)
+
+    task = asyncio.get_running_loop().create_task(refresh(), name="pm-demo-refresh")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        live.refresh()
+
+
+def _demo(args: argparse.Namespace) -> int:
+    output = Output(json_output=args.json)
+    settings = settings_from_args(args)
+    plot = Path(args.plot) if args.plot is not None else None
+    if plot is not None:
+        require_matplotlib(plot)
+    undo_logging = configure_logging(settings, args.verbose, output.err, quiet=True)
+    recorder = DemoRecorder()
+    try:
+        report = asyncio.run(_run(args, output, recorder))
+    finally:
+        undo_logging()
+    passed = demo_passed(report)
+    if output.json_output:
+        output.json(report_as_json(report, recorder, passed))
+    else:
+        output.out.print()
+        output.out.print(report_renderable(report, recorder))
+    if plot is not None:
+        write_timeline_png(
+            recorder,
+            plot,
+            duration_s=report.duration_s,
+            title=f"pm demo: seed {report.seed}, {report.duration_s:g} s",
+        )
+        if not output.json_output:
+            output.line(f"timeline written to {plot}")
+    if not output.json_output:
+        output.line(
+            "all checks passed" if passed else "some checks FAILED",
+            style="bold green" if passed else "bold red",
+        )
+    return EXIT_OK if passed else EXIT_FAILED
+
+
+def add_demo_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="watch the resilient client survive a seeded storm of faults on an embedded server",
+        description=(
+            "Start a reference server on a free loopback port (temporary SQLite file), run 20 writers "
+            "through one resilient client while a seeded fault schedule plays, keep a subscriber's store, "
+            "and check that no acknowledged create was lost or duplicated and that the store equals the "
+            "server. Exit 0 only when every check holds."
+        ),
+    )
+    parser.add_argument(
+        "--duration",
+        type=_duration,
+        default=DEFAULT_DURATION_S,
+        metavar="SECONDS",
+        help="seconds of chaos (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=1, help="fault schedule seed: same seed, same faults (default: 1)"
+    )
+    parser.add_argument("--workers", type=_workers, default=20, help="concurrent writers (default: 20)")
+    parser.add_argument(
+        "--plot",
+        metavar="PATH",
+        help="also write a PNG timeline (latency, state, faults); needs: pip install -e '.[plot]'",
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON instead of tables")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="show the client's log"
+    )
+    parser.add_argument(
+        "--config", metavar="PATH", default=argparse.SUPPRESS, help="appsettings file (Logging)"
+    )
+    parser.set_defaults(handler=_demo)
