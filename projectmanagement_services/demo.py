@@ -3,11 +3,12 @@
 For ``duration_s`` seconds, ``workers`` tasks create, update and delete work items through one
 ``ResilientWebSocketClient`` while a seeded fault schedule drops connections, restarts the server,
 swallows answers, injects error bursts and sends malformed frames. A second client, subscribed to
-the project, keeps a ``WorkItemStore``. Afterwards the engine settles every operation whose outcome
-the chaos left unknown (a create is re-sent with its original message_id, which the server
-de-duplicates; a delete is re-sent and NOT_FOUND means it had applied), then checks what resilience
-promises: no item lost or duplicated, the subscriber's store equal to the server, no request left
-pending, no task left running, no unretrieved task exception.
+the project, keeps a ``WorkItemStore``. An operation whose outcome the chaos hid (it failed, but
+the server may have applied it) is re-sent by its worker, and whatever is still waiting when the
+chaos ends is settled then: a create with its original message_id, which the server de-duplicates;
+a delete again, where NOT_FOUND means it had applied. Then the engine checks what resilience
+promises: no item lost or duplicated (by count and an id checksum), the subscriber's store equal to
+the server, no request left pending, no task left running, no unretrieved task exception.
 
 The reference server runs in a child process (``python -m projectmanagement_services.demo
 --control-server DB``), driven over its stdin/stdout with one JSON command a line. So its memory
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import importlib
 import json
@@ -35,7 +37,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -54,7 +56,6 @@ from projectmanagement_core.models import (
     CreateProjectRequest,
     CreateWorkItemRequest,
     UpdateWorkItemRequest,
-    WorkItem,
     WorkItemType,
 )
 from projectmanagement_services.clock import SleepFunction, default_sleep
@@ -106,6 +107,7 @@ _COMMAND_TIMEOUT_S: Final = 30.0
 _SETTLE_TIMEOUT_S: Final = 60.0
 _CONVERGE_TIMEOUT_S: Final = 15.0
 _UNRETRIEVED: Final = "never retrieved"
+_CHECKSUM_MODULUS: Final = 2**128
 
 
 # -- fault schedule --------------------------------------------------------------------------------
@@ -522,12 +524,32 @@ class _UnretrievedWatch(logging.Handler):
 
 @dataclass
 class _Ledger:
-    """What the workers know: acknowledged ids, and operations whose outcome the chaos hid."""
+    """What the workers know, in memory that does not grow with the run.
 
-    created: set[UUID] = field(default_factory=set)
-    deleted: set[UUID] = field(default_factory=set)
-    unknown_creates: list[tuple[str, CreateWorkItemRequest]] = field(default_factory=list)
-    unknown_deletes: set[UUID] = field(default_factory=set)
+    Instead of the set of live ids, a count and a checksum (the sum of the ids' 128-bit values):
+    a lost, duplicated or foreign item changes one or the other, and the soak's memory figure
+    measures the client, not this bookkeeping. Operations whose outcome the chaos hid wait per
+    worker until re-sent: a create with its original message_id (the server de-duplicates it), a
+    delete again (NOT_FOUND then means the lost attempt had applied).
+    """
+
+    items: int = 0
+    checksum: int = 0
+    unknown_creates: dict[int, list[tuple[str, CreateWorkItemRequest]]] = field(default_factory=dict)
+    unknown_deletes: dict[int, list[UUID]] = field(default_factory=dict)
+
+    def created(self, item_id: UUID) -> None:
+        self.items += 1
+        self.checksum = (self.checksum + item_id.int) % _CHECKSUM_MODULUS
+
+    def deleted(self, item_id: UUID) -> None:
+        self.items -= 1
+        self.checksum = (self.checksum - item_id.int) % _CHECKSUM_MODULUS
+
+
+def checksum_of(item_ids: Iterable[UUID]) -> int:
+    """The ledger's checksum of a set of ids."""
+    return sum(item_id.int for item_id in item_ids) % _CHECKSUM_MODULUS
 
 
 def _reason(exc: BaseException) -> str:
@@ -647,8 +669,10 @@ class _Run:
             except (TimeoutError, ProjectManagementException) as exc:
                 self.check("every hidden outcome resolved after the chaos", False, repr(exc))
             else:
-                unresolved = len(self.ledger.unknown_creates) + len(self.ledger.unknown_deletes)
-                self.check("every hidden outcome resolved after the chaos", True, f"{unresolved} resolved")
+                settled = sum(self.report.settled.values())
+                self.check(
+                    "every hidden outcome resolved after the chaos", True, f"{settled} settled at the end"
+                )
             await self._verify(writer, subscriber, store, project.id)
         finally:
             store.close()
@@ -740,11 +764,17 @@ class _Run:
         rng = random.Random(self.seed * 1_000_003 + index)
         client = writer.client
         owned: dict[UUID, int] = {}  # acknowledged item -> last known version
+        creates = self.ledger.unknown_creates.setdefault(index, [])
+        deletes = self.ledger.unknown_deletes.setdefault(index, [])
         serial = 0
         while not self.stop.is_set():
             serial += 1
             roll = rng.random()
-            if not owned or (len(owned) < _MAX_OWNED_ITEMS and roll < 0.4):
+            if creates:
+                kind = "create (re-sent)"
+            elif deletes:
+                kind = "delete (re-sent)"
+            elif not owned or (len(owned) < _MAX_OWNED_ITEMS and roll < 0.4):
                 kind = "create"
             elif roll < 0.75:
                 kind = "update"
@@ -752,12 +782,16 @@ class _Run:
                 kind = "delete"
             began = time.monotonic()
             try:
-                if kind == "create":
+                if kind == "create (re-sent)":
+                    await self._resend_create(client, creates, owned)
+                elif kind == "delete (re-sent)":
+                    await self._resend_delete(client, deletes)
+                elif kind == "create":
                     await self._create(client, project_id, index, serial, owned)
                 elif kind == "update":
                     await self._update(client, rng, index, serial, owned)
                 else:
-                    await self._delete(client, rng, owned)
+                    await self._delete(client, rng, owned, index)
                 self.report.acknowledged[kind] += 1
                 self.event("operation", kind, duration_s=time.monotonic() - began)
             except Exception as exc:
@@ -789,11 +823,24 @@ class _Run:
         try:
             item = await client.create_work_item(request, message_id=message_id)
         except Exception:
-            # Applied or not? Only the server knows: settle re-sends it with the same message_id.
-            self.ledger.unknown_creates.append((message_id, request))
+            # Applied or not? Only the server knows: re-sent later with the same message_id.
+            self.ledger.unknown_creates[index].append((message_id, request))
             raise
-        self.ledger.created.add(item.id)
+        self.ledger.created(item.id)
         owned[item.id] = item.version
+
+    async def _resend_create(
+        self,
+        client: ResilientWebSocketClient,
+        creates: list[tuple[str, CreateWorkItemRequest]],
+        owned: dict[UUID, int] | None = None,
+    ) -> None:
+        message_id, request = creates[0]
+        item = await client.create_work_item(request, message_id=message_id)
+        creates.pop(0)
+        self.ledger.created(item.id)
+        if owned is not None:
+            owned[item.id] = item.version
 
     async def _update(
         self,
@@ -819,58 +866,53 @@ class _Run:
         owned[item_id] = item.version
 
     async def _delete(
-        self, client: ResilientWebSocketClient, rng: random.Random, owned: dict[UUID, int]
+        self, client: ResilientWebSocketClient, rng: random.Random, owned: dict[UUID, int], index: int
     ) -> None:
         item_id = rng.choice(list(owned))
-        del owned[item_id]  # never touched again by this worker, whatever happens
+        del owned[item_id]  # never updated again by this worker, whatever happens
         try:
             await client.delete_work_item(item_id)
         except Exception:
-            self.ledger.unknown_deletes.add(item_id)
+            self.ledger.unknown_deletes[index].append(item_id)
             raise
-        self.ledger.deleted.add(item_id)
+        self.ledger.deleted(item_id)
+
+    async def _resend_delete(self, client: ResilientWebSocketClient, deletes: list[UUID]) -> None:
+        item_id = deletes[0]
+        try:
+            await client.delete_work_item(item_id)
+        except ServerRejectedException as exc:
+            if exc.code != ErrorCode.NOT_FOUND:
+                raise  # NOT_FOUND: the attempt whose answer was lost had deleted it
+        deletes.pop(0)
+        self.ledger.deleted(item_id)
 
     # -- settle and verify -----------------------------------------------------------------------
     async def _settle(self, writer: ResilientStack, deadline: float) -> None:
-        """Resolve every hidden outcome now that the faults have stopped."""
+        """Resolve every hidden outcome still waiting, now that the faults have stopped."""
         client = writer.client
-        for message_id, request in self.ledger.unknown_creates:
-
-            async def create(
-                request: CreateWorkItemRequest = request, message_id: str = message_id
-            ) -> WorkItem:
-                return await client.create_work_item(request, message_id=message_id)
-
-            item: WorkItem = await _until_done(create, deadline)
-            self.ledger.created.add(item.id)
-            self.report.settled["create"] += 1
-        for item_id in sorted(self.ledger.unknown_deletes):
-
-            async def delete(item_id: UUID = item_id) -> None:
-                try:
-                    await client.delete_work_item(item_id)
-                except ServerRejectedException as exc:
-                    if exc.code != ErrorCode.NOT_FOUND:
-                        raise  # NOT_FOUND: the lost attempt had deleted it
-
-            await _until_done(delete, deadline)
-            self.ledger.deleted.add(item_id)
-            self.report.settled["delete"] += 1
+        for creates in self.ledger.unknown_creates.values():
+            while creates:
+                await _until_done(functools.partial(self._resend_create, client, creates), deadline)
+                self.report.settled["create"] += 1
+        for deletes in self.ledger.unknown_deletes.values():
+            while deletes:
+                await _until_done(functools.partial(self._resend_delete, client, deletes), deadline)
+                self.report.settled["delete"] += 1
 
     async def _verify(
         self, writer: ResilientStack, subscriber: ResilientStack, store: WorkItemStore, project_id: UUID
     ) -> None:
         reply = await self.server.command("items", project_id=str(project_id))
         server_items = {UUID(k): int(v) for k, v in reply["items"].items()}
-        expected = self.ledger.created - self.ledger.deleted
         self.report.server_items = len(server_items)
-        self.report.expected_items = len(expected)
-        lost = expected - server_items.keys()
-        extra = server_items.keys() - expected
+        self.report.expected_items = self.ledger.items
+        same_ids = checksum_of(server_items) == self.ledger.checksum
         self.check(
             "server items == acknowledged creates - acknowledged deletes",
-            not lost and not extra,
-            f"{len(lost)} lost, {len(extra)} unexpected (duplicates or unacknowledged)",
+            len(server_items) == self.ledger.items and same_ids,
+            f"{len(server_items)} on the server, {self.ledger.items} expected; "
+            f"id checksum {'equal' if same_ids else 'DIFFERENT'}",
         )
         converged = await _converge(store, project_id, server_items)
         local = {item.id: item.version for item in store.get_by_project(project_id)}
