@@ -42,6 +42,7 @@ from projectmanagement_services.testing.faults import ServerFaults
 from projectmanagement_services.testing.rate_limit import MAX_WARNINGS, TokenBucket, rate_limit_warning
 from projectmanagement_services.testing.request_handler import ENTITY_REQUESTS, RequestHandler, error_envelope
 from projectmanagement_services.testing.store import SqliteStore
+from projectmanagement_services.websocket.log_redaction import redacting_logger
 
 __all__ = ["PmTestServer"]
 
@@ -181,6 +182,7 @@ class PmTestServer:
             ssl=self._ssl,
             ping_interval=None,  # pm-server never pings: liveness is the client's job
             compression=None,  # nor does it negotiate permessage-deflate
+            logger=redacting_logger("websockets.server"),  # no bearer token in its handshake log
         )
         self._port = self._server.sockets[0].getsockname()[1]
         logger.debug("pm test server listening on %s", self.url)

@@ -22,6 +22,7 @@ from projectmanagement_services.websocket.connection_state import (
 )
 from projectmanagement_services.websocket.health import ConnectionHealthTracker
 from projectmanagement_services.websocket.instrumentation import WebSocketInstrumentation
+from projectmanagement_services.websocket.log_redaction import HeaderRedactingLogger, redacting_logger
 from projectmanagement_services.websocket.options import WebSocketOptions
 from projectmanagement_services.websocket.pending_requests import PendingCall, PendingRequests
 from projectmanagement_services.websocket.protocol import (
@@ -54,6 +55,7 @@ __all__ = [
     "ErrorAnswer",
     "FrameCodec",
     "HandshakeRejectedException",
+    "HeaderRedactingLogger",
     "IllegalTransitionError",
     "MalformedFrame",
     "OutgoingFrame",
@@ -72,4 +74,5 @@ __all__ = [
     "is_legal_transition",
     "new_message_id",
     "open_websocket",
+    "redacting_logger",
 ]

@@ -16,15 +16,16 @@ Decisions:
   easier to reason about than two with different timeouts.
 - ``proxy=None``: pm-server is reached directly (it binds loopback); an HTTP(S)_PROXY in the
   environment must not silently reroute it.
-- The ``Authorization`` header is redacted from websockets' own debug log of the handshake.
+- The ``Authorization`` header is redacted from websockets' own debug log of the handshake
+  (``log_redaction``; the reference server does the same on its side).
 """
 
 from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, Final, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Final, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection
@@ -32,6 +33,7 @@ from websockets.asyncio.client import connect as websockets_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from projectmanagement_core.exceptions import ConnectionException
+from projectmanagement_services.websocket.log_redaction import redacting_logger
 from projectmanagement_services.websocket.options import WebSocketOptions
 
 __all__ = [
@@ -49,7 +51,6 @@ _log = logging.getLogger(__name__)
 
 #: websockets accepts frames up to this multiple of MaxMessageSize; the client drops those above 1x.
 OVERSIZE_HEADROOM: Final = 4
-_REDACTED: Final = "<redacted>"
 
 
 class HandshakeRejectedException(ConnectionException):
@@ -135,18 +136,6 @@ class WebsocketsConnection:
         return f"WebsocketsConnection(state={self._ws.state.name})"
 
 
-class _RedactingLogger(logging.LoggerAdapter[logging.Logger]):
-    """websockets logs each handshake header at DEBUG (``> %s: %s``); hide the Authorization value."""
-
-    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
-        if len(args) == 2 and isinstance(args[0], str) and args[0].lower() == "authorization":
-            args = (args[0], _REDACTED)
-        super().log(level, msg, *args, **kwargs)
-
-    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
-        return msg, kwargs
-
-
 def build_url(options: WebSocketOptions) -> str:
     """``ServerUrl`` with ``user_id`` set in the query (open mode); the same on every (re)connect."""
     if options.user_id is None:
@@ -186,7 +175,7 @@ async def open_websocket(options: WebSocketOptions) -> WebsocketsConnection:
             ping_interval=None,
             max_size=options.max_message_size * OVERSIZE_HEADROOM,
             proxy=None,
-            logger=_RedactingLogger(logging.getLogger("websockets.client")),
+            logger=redacting_logger("websockets.client"),
         )
     except (WebSocketException, OSError, TimeoutError) as exc:
         raise _translate(exc, "connecting") from exc

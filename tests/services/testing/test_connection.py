@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 import uuid
 
@@ -14,6 +15,8 @@ from websockets.exceptions import ConnectionClosedError, InvalidStatus
 from projectmanagement_core.proto import messages_pb2 as pb
 from projectmanagement_services.testing import PmTestServer
 from tests.services.testing.conftest import TIMEOUT, Connect, RawClient, assert_error, make, new_id
+
+SERVER_LOGGERS = ("websockets.server", "projectmanagement_services.testing")
 
 
 async def test_other_paths_get_http_404(server: PmTestServer) -> None:
@@ -31,6 +34,26 @@ async def test_auth_rejects_missing_and_wrong_tokens_with_401() -> None:
             assert caught.value.response.status_code == 401
         assert server.counters.handshakes_refused == 3
         assert server.counters.handshakes_accepted == 0
+
+
+async def test_the_bearer_token_never_reaches_the_servers_log(caplog: pytest.LogCaptureFixture) -> None:
+    """websockets logs every received header at DEBUG; the server must redact Authorization."""
+    token = "srv-7c2e-very-secret-token"
+    caplog.set_level(logging.DEBUG)
+    async with PmTestServer(auth_token=token) as server:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with asyncio.timeout(TIMEOUT), ws_connect(server.url, additional_headers=headers) as ws:
+            await RawClient(ws, str(server.user_for_token(token))).create_project()
+        with pytest.raises(InvalidStatus):  # a refused handshake is logged too
+            async with asyncio.timeout(TIMEOUT):
+                await ws_connect(server.url, additional_headers={"Authorization": f"Bearer x{token}"})
+    # Only the server's side: this raw client is plain websockets, whose log is not the server's.
+    server_records = [r for r in caplog.records if r.name.startswith(SERVER_LOGGERS)]
+    assert [r.getMessage() for r in server_records].count("< Authorization: <redacted>") == 2
+    assert {r.filename for r in server_records if r.name == "websockets.server"} >= {"server.py"}
+    for record in server_records:
+        assert token not in record.getMessage(), record.name
+        assert token not in str(record.args), record.name
 
 
 async def test_auth_identity_is_the_token_user_and_query_user_id_is_ignored() -> None:

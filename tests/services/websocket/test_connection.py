@@ -12,11 +12,11 @@ from websockets.frames import Close
 
 from projectmanagement_core.exceptions import ConnectionException
 from projectmanagement_services.websocket.connection import (
-    _RedactingLogger,
     _translate,
     build_ssl_context,
     build_url,
 )
+from projectmanagement_services.websocket.log_redaction import HeaderRedactingLogger
 from tests.services.websocket.fakes import options
 
 USER = UUID("61658f50-a7e7-40b9-bd6f-f9156b147913")
@@ -49,10 +49,16 @@ def test_a_missing_ca_file_fails_loudly_rather_than_trusting_anything(tmp_path) 
 
 def test_authorization_header_is_redacted_in_websockets_debug_log(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="test.redaction")
-    logger = _RedactingLogger(logging.getLogger("test.redaction"))
+    logger = HeaderRedactingLogger(logging.getLogger("test.redaction"))
     logger.debug("> %s: %s", "Authorization", "Bearer secret-token")
+    logger.debug("< %s: %s", "proxy-authorization", "Basic c2VjcmV0")
     logger.debug("> %s: %s", "Host", "127.0.0.1")
-    assert [r.getMessage() for r in caplog.records] == ["> Authorization: <redacted>", "> Host: 127.0.0.1"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "> Authorization: <redacted>",
+        "< proxy-authorization: <redacted>",
+        "> Host: 127.0.0.1",
+    ]
+    assert all("secret" not in str(r.args) and "c2VjcmV0" not in str(r.args) for r in caplog.records)
 
 
 def test_close_frames_keep_their_code() -> None:

@@ -13,6 +13,7 @@ MODULES = [
     "event_slot",
     "health",
     "instrumentation",
+    "log_redaction",
     "options",
     "pending_requests",
     "protocol",
