@@ -1,4 +1,4 @@
-"""Helpers for settings tests: write JSON settings files into a temporary directory."""
+"""Helpers for settings tests: JSON settings files in a temporary directory, no ambient variables."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 
+from tests.support.settings_environment import isolate_settings_sources
+
 WriteSettings = Callable[..., Path]
+
+
+@pytest.fixture(autouse=True)
+def _no_settings_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests that read ``os.environ`` see only the variables they set themselves."""
+    isolate_settings_sources(monkeypatch)
 
 
 @pytest.fixture
