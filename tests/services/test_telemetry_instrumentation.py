@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import gc
+import weakref
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -279,9 +279,13 @@ def test_state_gauge_reads_observed_breakers_without_side_effects() -> None:
     assert len(changes) == 1  # observing did not perform the Open -> HalfOpen transition
     other = CircuitBreaker(name="other", clock=rig.clock, telemetry=rig.telemetry)
     assert gauge() == {"pm": 1, "other": 0}
+    # Held weakly: once the last strong reference goes, the breaker is freed and leaves the gauge.
+    # No gc.collect(): a breaker holds no reference cycle, and a full collection here would finalize
+    # (and report as this test's failure) whatever garbage earlier tests happened to leave behind.
+    other_alive = weakref.ref(other)
     del other
-    gc.collect()
-    assert gauge() == {"pm": 1}  # held weakly: a dropped breaker leaves the gauge
+    assert other_alive() is None
+    assert gauge() == {"pm": 1}
 
 
 async def test_reconnect_span_with_attempt_events_and_outcome_counter() -> None:
