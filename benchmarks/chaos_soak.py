@@ -81,8 +81,8 @@ def print_report(report: ChaosReport, scale: h.Scale) -> None:
     )
     if report.operations_measured < 50_000:
         h.console.print(
-            "note: fewer than 50,000 operations after warm-up: the per-100k memory figure is dominated by"
-            " noise (allocator pools, caches); run with --duration 300 or more to measure it."
+            "note: fewer than 50,000 operations after warm-up: the per-100k figure extrapolates a short run"
+            " (caches still filling count in full); --duration 300 measures about 100,000 operations."
         )
 
 
