@@ -33,6 +33,7 @@ from projectmanagement_services.websocket import WebSocketClient
 from projectmanagement_services.websocket.options import WebSocketOptions
 from tests.services.resilience.fake_time import FakeTime
 from tests.services.resilience.otel_capture import OtelCapture
+from tests.services.websocket.fakes import FakeTime as ManualTime
 
 LIMIT = 10.0  # every awaited outcome is bounded by this many seconds
 TINY = timedelta(milliseconds=10)
@@ -41,6 +42,7 @@ __all__ = [
     "LIMIT",
     "TINY",
     "ConnectedSignal",
+    "ManualTime",
     "Stack",
     "build_stack",
     "new_project",
@@ -118,15 +120,23 @@ def build_stack(
     breaker: CircuitBreakerOptions | None = None,
     reconnection: ReconnectionOptions | None = None,
     reconnect_sleep: SleepFunction = asyncio.sleep,
+    client_time: ManualTime | None = None,
 ) -> Stack:
     """The production composition (as the container wires it), with test telemetry and fake breaker time.
 
     ``retry_until_connected``: the retry policy's backoff waits for the link to be up again instead
     of a fixed delay, so an operation started during an outage is retried as soon as it can succeed.
+    ``client_time``: the WebSocketClient's clock and timer (request timeouts, heartbeat) run on this
+    manual time, so a request times out exactly when the test advances it, never because a loaded
+    machine answered slowly.
     """
     otel = OtelCapture(server_address="127.0.0.1", server_port=server.port)
     telemetry: PmTelemetry = otel.telemetry
-    inner = WebSocketClient(websocket_options(server, user_id or uuid4(), request_timeout))
+    options = websocket_options(server, user_id or uuid4(), request_timeout)
+    if client_time is None:
+        inner = WebSocketClient(options)
+    else:
+        inner = WebSocketClient(options, clock=client_time.clock, sleep=client_time.sleep)
     connected = ConnectedSignal(inner)
     breaker_time = FakeTime()
     circuit = CircuitBreaker(

@@ -1,13 +1,17 @@
 """Answers lost on the way back: retries reuse the message_id and recognise what already happened.
 
-``server.faults.swallow_answers(1)`` makes the server process a request but never answer it; with a
-short RequestTimeout the first attempt times out and the retry goes through.
+``server.faults.swallow_answers(1)`` makes the server process a request but never answer it. The
+client's request timeouts run on manual time: the test times the lost attempt out by advancing it,
+so no other request can time out because a loaded machine was slow (a real 0.3 s RequestTimeout
+did exactly that on a busy CI box: an extra attempt, and the request counts were off).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import pytest
 from opentelemetry.trace import StatusCode
@@ -21,9 +25,25 @@ from projectmanagement_core.models import (
 )
 from projectmanagement_services.testing import PmTestServer
 
-from .conftest import LIMIT, build_stack, new_project, plain_client
+from .conftest import LIMIT, ManualTime, Stack, build_stack, new_project, plain_client
 
-SHORT_TIMEOUT = 0.3  # seconds: the swallowed attempt's RequestTimeout (real time: it crosses the network)
+T = TypeVar("T")
+
+REQUEST_TIMEOUT = 5.0  # seconds of the client's manual time: an attempt times out only when we advance it
+
+
+def lossy_stack(server: PmTestServer) -> tuple[Stack, ManualTime]:
+    time = ManualTime()
+    return build_stack(server, request_timeout=REQUEST_TIMEOUT, client_time=time), time
+
+
+async def with_first_answer_lost(server: PmTestServer, time: ManualTime, operation: Awaitable[T]) -> T:
+    """Run ``operation`` while the server swallows its first attempt's answer; time that attempt out."""
+    server.faults.swallow_answers(1)
+    running = asyncio.ensure_future(operation)
+    await time.wait_for_timer(REQUEST_TIMEOUT)  # the first attempt is in flight, its timeout armed
+    await time.advance(REQUEST_TIMEOUT)  # ... and now expired: the retry policy sends it again
+    return await running
 
 
 def task(project_id: object, title: str) -> CreateWorkItemRequest:
@@ -33,14 +53,15 @@ def task(project_id: object, title: str) -> CreateWorkItemRequest:
 async def test_create_whose_answer_is_lost_is_retried_and_the_server_holds_exactly_one_item(
     server: PmTestServer,
 ) -> None:
-    stack = build_stack(server, request_timeout=SHORT_TIMEOUT)
+    stack, time = lossy_stack(server)
     async with asyncio.timeout(LIMIT):
         await stack.client.connect()
         project = await new_project(stack.client)
         applied_before = server.counters.creates_applied
 
-        server.faults.swallow_answers(1)
-        created = await stack.client.create_work_item(task(project, "exactly once"))
+        created = await with_first_answer_lost(
+            server, time, stack.client.create_work_item(task(project, "exactly once"))
+        )
 
     items = server.work_items(project)
     assert [i.id for i in items] == [str(created.id)]
@@ -63,16 +84,19 @@ async def test_create_whose_answer_is_lost_is_retried_and_the_server_holds_exact
 
 
 async def test_sprint_create_whose_answer_is_lost_is_not_duplicated(server: PmTestServer) -> None:
-    stack = build_stack(server, request_timeout=SHORT_TIMEOUT)
+    stack, time = lossy_stack(server)
     async with asyncio.timeout(LIMIT):
         await stack.client.connect()
         project = await new_project(stack.client)
-        server.faults.swallow_answers(1)
         start = datetime(2030, 1, 1, tzinfo=UTC)
-        sprint = await stack.client.create_sprint(
-            CreateSprintRequest(
-                project_id=project, name="Sprint 1", start_date=start, end_date=start + timedelta(days=14)
-            )
+        sprint = await with_first_answer_lost(
+            server,
+            time,
+            stack.client.create_sprint(
+                CreateSprintRequest(
+                    project_id=project, name="Sprint 1", start_date=start, end_date=start + timedelta(days=14)
+                )
+            ),
         )
 
     assert [s.id for s in server.sprints(project)] == [str(sprint.id)]
@@ -83,18 +107,21 @@ async def test_sprint_create_whose_answer_is_lost_is_not_duplicated(server: PmTe
 async def test_update_whose_answer_is_lost_returns_the_updated_item_instead_of_a_conflict(
     server: PmTestServer,
 ) -> None:
-    stack = build_stack(server, request_timeout=SHORT_TIMEOUT)
+    stack, time = lossy_stack(server)
     async with asyncio.timeout(LIMIT):
         await stack.client.connect()
         project = await new_project(stack.client)
         await stack.client.subscribe([project])
         item = await stack.client.create_work_item(task(project, "before"))
 
-        server.faults.swallow_answers(1)
-        updated = await stack.client.update_work_item(
-            UpdateWorkItemRequest(
-                work_item_id=item.id, expected_version=item.version, title="after", status="done"
-            )
+        updated = await with_first_answer_lost(
+            server,
+            time,
+            stack.client.update_work_item(
+                UpdateWorkItemRequest(
+                    work_item_id=item.id, expected_version=item.version, title="after", status="done"
+                )
+            ),
         )
 
     assert updated.id == item.id
@@ -111,7 +138,7 @@ async def test_update_whose_answer_is_lost_returns_the_updated_item_instead_of_a
 async def test_update_whose_answer_is_lost_but_someone_else_changed_the_item_raises_the_conflict(
     server: PmTestServer,
 ) -> None:
-    stack = build_stack(server, request_timeout=SHORT_TIMEOUT)
+    stack, time = lossy_stack(server)
     async with asyncio.timeout(LIMIT):
         await stack.client.connect()
         project = await new_project(stack.client)
@@ -125,10 +152,13 @@ async def test_update_whose_answer_is_lost_but_someone_else_changed_the_item_rai
         )
         await other.aclose()
 
-        server.faults.swallow_answers(1)  # our stale update's CONFLICT answer never arrives
-        with pytest.raises(VersionConflictException):
-            await stack.client.update_work_item(
-                UpdateWorkItemRequest(work_item_id=item.id, expected_version=item.version, title="mine")
+        with pytest.raises(VersionConflictException):  # our stale update's CONFLICT answer is lost
+            await with_first_answer_lost(
+                server,
+                time,
+                stack.client.update_work_item(
+                    UpdateWorkItemRequest(work_item_id=item.id, expected_version=item.version, title="mine")
+                ),
             )
 
     [on_server] = server.work_items(project)
@@ -138,14 +168,13 @@ async def test_update_whose_answer_is_lost_but_someone_else_changed_the_item_rai
 
 
 async def test_delete_whose_answer_is_lost_is_done_not_an_error(server: PmTestServer) -> None:
-    stack = build_stack(server, request_timeout=SHORT_TIMEOUT)
+    stack, time = lossy_stack(server)
     async with asyncio.timeout(LIMIT):
         await stack.client.connect()
         project = await new_project(stack.client)
         item = await stack.client.create_work_item(task(project, "short-lived"))
 
-        server.faults.swallow_answers(1)
-        await stack.client.delete_work_item(item.id)
+        await with_first_answer_lost(server, time, stack.client.delete_work_item(item.id))
 
     assert server.work_items(project) == []
     [deleted] = server.work_items(project, include_deleted=True)

@@ -68,6 +68,15 @@ class FakeTime:
                 self._new_sleeper.clear()
                 await self._new_sleeper.wait()
 
+    async def wait_for_timer(self, seconds: float) -> None:
+        """Wait (on events, not time) until a coroutine sleeps ``seconds`` from now (a timer is armed)."""
+        async with asyncio.timeout(5):
+            while not any(
+                deadline == self.now + seconds and not future.done() for deadline, future in self._sleepers
+            ):
+                self._new_sleeper.clear()
+                await self._new_sleeper.wait()
+
     async def advance(self, seconds: float) -> None:
         """Move time forward, wake every sleeper whose deadline passed, and let them run."""
         self.now += seconds
