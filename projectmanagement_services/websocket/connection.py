@@ -16,6 +16,8 @@ Decisions:
   easier to reason about than two with different timeouts.
 - ``proxy=None``: pm-server is reached directly (it binds loopback); an HTTP(S)_PROXY in the
   environment must not silently reroute it.
+- A transport that is closing (aborted after a drop or a failed write, before websockets has
+  processed ``connection_lost``) is never written to: ``send`` fails at once instead.
 - The ``Authorization`` header is redacted from websockets' own debug log of the handshake
   (``log_redaction``; the reference server does the same on its side).
 """
@@ -110,6 +112,11 @@ class WebsocketsConnection:
         self._ws = ws
 
     async def send(self, data: bytes) -> None:
+        transport = self._ws.transport
+        if transport is None or transport.is_closing():
+            # Aborted (by us or by a failed write) before websockets has heard of it: a write now
+            # would only feed asyncio's "socket.send() raised exception." warnings.
+            raise ConnectionException("connection closed while sending")
         try:
             await self._ws.send(data)
         except (WebSocketException, OSError) as exc:

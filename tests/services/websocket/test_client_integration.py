@@ -492,3 +492,48 @@ async def test_wss_verifies_the_server_against_the_configured_ca(tls_ca: trustme
         assert isinstance(info.value.__cause__, ssl.SSLCertVerificationError)
         assert untrusting.state is S.DISCONNECTED
         await untrusting.aclose()
+
+
+# ------------------------------------------------------------------ writing after a drop
+
+
+async def test_no_write_reaches_the_aborted_transport_after_a_drop(
+    server: PmTestServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After a TCP abort every further send fails at once, before the transport: asyncio never logs
+    "socket.send() raised exception." (its warning for writes to a lost connection)."""
+    caplog.set_level(logging.WARNING, logger="asyncio")
+    time = FakeTime()  # request timers never fire: only the drop ends the requests
+    client = client_for(server, clock=time.clock, sleep=time.sleep, MaxPendingRequests=1000)
+    stop = asyncio.Event()
+    failures: list[BaseException] = []
+
+    async def worker() -> int:
+        sent = 0
+        while not stop.is_set():
+            try:
+                await client.ping()
+            except ConnectionException as exc:
+                failures.append(exc)
+                return sent
+            sent += 1
+        return sent
+
+    async with asyncio.timeout(LIMIT):
+        await client.connect()
+        workers = [asyncio.create_task(worker()) for _ in range(200)]
+        while server.counters.requests_by_type["ping"] < 2000:  # bounded by LIMIT
+            await asyncio.sleep(0)
+        await server.faults.drop_all()
+        await state_reached(client, S.RECONNECTING)
+        # Requests sent after the drop is known fail at once, without touching the transport.
+        for _ in range(100):
+            with pytest.raises(ConnectionException):
+                await client.ping()
+        stop.set()
+        await asyncio.gather(*workers)
+    assert len(failures) == 200
+    assert client.pending_count == 0
+    asyncio_warnings = [r.getMessage() for r in caplog.records if r.name == "asyncio"]
+    assert not [m for m in asyncio_warnings if "socket.send() raised exception" in m], asyncio_warnings
+    await client.aclose()
