@@ -5,14 +5,21 @@ becomes ``None`` and ``None`` is left absent, so ``model -> proto -> model`` is 
 Malformed wire data (an id that is not a UUID, an enum number this client does not know, a time
 outside ``datetime``'s range) raises ``ValidationException`` naming the field, never a bare
 ``ValueError`` from deep inside.
+
+Server entities skip pydantic's re-validation of values their converter has already produced and
+checked (see "trusted construction" below); request models, which carry user input, always validate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any, TypeVar
 from uuid import UUID
+
+from pydantic import BaseModel, ValidationError
 
 from projectmanagement_core.exceptions import FieldError, ValidationException
 from projectmanagement_core.models import (
@@ -40,6 +47,7 @@ from projectmanagement_core.models import (
     WorkItemType,
     WorkItemUpdated,
 )
+from projectmanagement_core.models._base import UtcDateTime
 from projectmanagement_core.proto import messages_pb2 as pb
 
 __all__ = [
@@ -93,6 +101,7 @@ __all__ = [
 ]
 
 _E = TypeVar("_E")
+_M = TypeVar("_M", bound=BaseModel)
 
 # ------------------------------------------------------------------ scalars
 
@@ -122,10 +131,17 @@ def _invalid(field: str, message: str) -> ValidationException:
     return ValidationException(FieldError(field, message))
 
 
+#: Parsed ids by their wire text. The same few ids (project, users, sprint, parents) recur in every
+#: item of every answer, and ``UUID(text)`` costs about a microsecond each time. Bounded, so a long
+#: session holds at most this many (about 0.3 KB each, so about 1 MB); only successful parses are kept.
+_UUID_CACHE_SIZE = 4096
+_parse_uuid = functools.lru_cache(maxsize=_UUID_CACHE_SIZE)(UUID)
+
+
 def uuid_from_wire(value: str, field: str) -> UUID:
     """Parse a wire id; a malformed one raises ``ValidationException`` naming ``field``."""
     try:
-        return UUID(value)
+        return _parse_uuid(value)
     except (ValueError, TypeError, AttributeError):
         raise _invalid(field, f"not a UUID: {value!r}") from None
 
@@ -164,7 +180,7 @@ def _project_status_to_wire(value: ProjectStatus) -> pb.ProjectStatus.ValueType:
 def datetime_from_wire(seconds: int, field: str) -> datetime:
     """Unix seconds -> aware UTC datetime; out-of-range values raise ``ValidationException``."""
     try:
-        return datetime.fromtimestamp(seconds, tz=UTC)
+        return datetime.fromtimestamp(seconds, UTC)  # positional: measurably cheaper
     except (OverflowError, OSError, ValueError):
         raise _invalid(field, f"timestamp out of range: {seconds}") from None
 
@@ -187,14 +203,18 @@ def _opt_time(message: Any, name: str, prefix: str = "") -> datetime | None:
     return datetime_from_wire(getattr(message, name), prefix + name) if message.HasField(name) else None
 
 
-def _uuids(values: Iterable[str], field: str) -> tuple[UUID, ...]:
-    return tuple(uuid_from_wire(v, field) for v in values)
+def _uuids(values: Sequence[str], field: str) -> tuple[UUID, ...]:
+    """A repeated id field as a tuple; one ``map`` in the common all-valid case, no generator."""
+    if not values:
+        return ()
+    try:
+        return tuple(map(_parse_uuid, values))
+    except (ValueError, TypeError, AttributeError):
+        return tuple([uuid_from_wire(v, field) for v in values])  # raises, naming the field
 
 
 def _build(model: type[_E], field: str, **values: Any) -> _E:
     """Construct a model, turning pydantic's errors into one ``ValidationException``."""
-    from pydantic import ValidationError
-
     try:
         return model(**values)
     except ValidationError as exc:
@@ -210,14 +230,117 @@ def _set_optional(message: Any, name: str, value: Any) -> None:
         setattr(message, name, value)
 
 
+# ------------------------------------------------------------------ trusted construction
+#
+# Server entities (WorkItem, Sprint, Project, ActivityLogEntry, FieldChange) arrive by the dozen in
+# every list answer. Their converters already produce each value in its final form: ``UUID``
+# objects, enum members, aware UTC whole-second datetimes (``datetime.fromtimestamp(s, UTC)``),
+# tuples, and the ``str``/``int`` protobuf hands out. Pydantic's validation would only check all of
+# that again (about 15 us for a WorkItem), and ``model_construct`` is barely cheaper because it walks
+# every field's aliases and defaults in Python. So those converters set the instance state directly,
+# exactly as ``model_construct`` leaves it, but only for models whose schema holds nothing but types
+# the converters produce exactly (no constraints, validators, aliases or config that could reject
+# or change a value), and only when every field is given. Anything else takes the validating path.
+# Request models (user input) always validate.
+
+_STATE_SLOTS = frozenset(
+    {"__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"}
+)
+_TRUSTED_CONFIG_KEYS = frozenset({"frozen", "extra"})
+_TRUSTED_ANNOTATIONS: frozenset[Any] = frozenset(
+    {
+        UUID,
+        str,
+        int,
+        UUID | None,
+        str | None,
+        int | None,
+        UtcDateTime | None,
+        tuple[UUID, ...],
+    }
+)
+_UTC_SECONDS_METADATA = list(UtcDateTime.__metadata__)  # type: ignore[attr-defined]
+
+
+def _takes_converter_values_unchanged(model: type[BaseModel]) -> bool:
+    """Whether validating ``model`` could neither reject nor alter a value a converter produces.
+
+    True only for plain models: every field one of the exact types above (or an enum, or
+    ``UtcDateTime``), no validators, no config beyond ``frozen``/``extra``, no private attributes or
+    post-init, and instance state laid out as this pydantic version's ``model_construct`` sets it.
+    """
+    decorators = model.__pydantic_decorators__
+    if (
+        set(BaseModel.__slots__) != _STATE_SLOTS
+        or not set(model.model_config) <= _TRUSTED_CONFIG_KEYS
+        or model.model_config.get("extra") == "allow"
+        or decorators.validators
+        or decorators.field_validators
+        or decorators.root_validators
+        or decorators.model_validators
+        or model.__private_attributes__
+        or model.__pydantic_post_init__ is not None
+        or model.__pydantic_root_model__
+    ):
+        return False
+    for field in model.model_fields.values():
+        annotation = field.annotation
+        if field.metadata:
+            if annotation is not datetime or field.metadata != _UTC_SECONDS_METADATA:
+                return False
+        elif not (
+            annotation in _TRUSTED_ANNOTATIONS
+            or (isinstance(annotation, type) and issubclass(annotation, Enum))
+        ):
+            return False
+    return True
+
+
+def _trusted_constructor(model: type[_M], field: str) -> Callable[..., _M]:
+    """A constructor for ``model`` that skips re-validating converter-made values when that is safe.
+
+    Falls back to the validating ``_build`` when ``model`` is not plain (see above) and, per call,
+    when the values do not name every field exactly (a field added to the model but not yet to its
+    converter would otherwise be silently missing).
+    """
+    names = frozenset(model.model_fields)
+    new = model.__new__
+    set_state = object.__setattr__
+
+    def validated(**values: Any) -> _M:
+        return _build(model, field, **values)
+
+    if not _takes_converter_values_unchanged(model):
+        return validated
+
+    def trusted(**values: Any) -> _M:
+        if values.keys() != names:
+            return validated(**values)
+        instance = new(model)
+        set_state(instance, "__dict__", values)
+        set_state(instance, "__pydantic_fields_set__", set(names))
+        set_state(instance, "__pydantic_extra__", None)
+        set_state(instance, "__pydantic_private__", None)
+        return instance
+
+    return trusted
+
+
+_new_field_change = _trusted_constructor(FieldChange, "")
+_new_activity_log_entry = _trusted_constructor(ActivityLogEntry, "entry")
+_new_work_item = _trusted_constructor(WorkItem, "work_item")
+_new_sprint = _trusted_constructor(Sprint, "sprint")
+_new_project = _trusted_constructor(Project, "project")
+
+
 # ------------------------------------------------------------------ FieldChange, activity
 
 
 def field_change_from_proto(message: pb.FieldChange) -> FieldChange:
-    return FieldChange(
+    return _new_field_change(
         field_name=message.field_name,
-        old_value=_opt(message, "old_value"),
-        new_value=_opt(message, "new_value"),
+        old_value=message.old_value if message.HasField("old_value") else None,
+        new_value=message.new_value if message.HasField("new_value") else None,
     )
 
 
@@ -229,20 +352,18 @@ def field_change_to_proto(change: FieldChange) -> pb.FieldChange:
 
 
 def activity_log_entry_from_proto(message: pb.ActivityLogEntry) -> ActivityLogEntry:
-    p = "entry."
-    return _build(
-        ActivityLogEntry,
-        "entry",
-        id=uuid_from_wire(message.id, p + "id"),
+    has = message.HasField
+    return _new_activity_log_entry(
+        id=uuid_from_wire(message.id, "entry.id"),
         entity_type=message.entity_type,
-        entity_id=uuid_from_wire(message.entity_id, p + "entity_id"),
+        entity_id=uuid_from_wire(message.entity_id, "entry.entity_id"),
         action=message.action,
-        user_id=uuid_from_wire(message.user_id, p + "user_id"),
-        timestamp=datetime_from_wire(message.timestamp, p + "timestamp"),
-        field_name=_opt(message, "field_name"),
-        old_value=_opt(message, "old_value"),
-        new_value=_opt(message, "new_value"),
-        comment=_opt(message, "comment"),
+        user_id=uuid_from_wire(message.user_id, "entry.user_id"),
+        timestamp=datetime_from_wire(message.timestamp, "entry.timestamp"),
+        field_name=message.field_name if has("field_name") else None,
+        old_value=message.old_value if has("old_value") else None,
+        new_value=message.new_value if has("new_value") else None,
+        comment=message.comment if has("comment") else None,
     )
 
 
@@ -264,31 +385,35 @@ def activity_log_entry_to_proto(entry: ActivityLogEntry) -> pb.ActivityLogEntry:
 
 
 def work_item_from_proto(message: pb.WorkItem) -> WorkItem:
-    p = "work_item."
-    return _build(
-        WorkItem,
-        "work_item",
-        id=uuid_from_wire(message.id, p + "id"),
-        item_type=work_item_type_from_wire(message.item_type, p + "item_type"),
-        project_id=uuid_from_wire(message.project_id, p + "project_id"),
+    # Hot path (20 per GetWorkItems answer): field names are literals and optionals inline, so
+    # nothing is built for an error message unless there is an error.
+    has = message.HasField
+    return _new_work_item(
+        id=uuid_from_wire(message.id, "work_item.id"),
+        item_type=work_item_type_from_wire(message.item_type, "work_item.item_type"),
+        project_id=uuid_from_wire(message.project_id, "work_item.project_id"),
         title=message.title,
         status=message.status,
         priority=message.priority,
         version=message.version,
         position=message.position,
         item_number=message.item_number,
-        parent_id=_opt_uuid(message, "parent_id", p),
-        description=_opt(message, "description"),
-        assignee_id=_opt_uuid(message, "assignee_id", p),
-        sprint_id=_opt_uuid(message, "sprint_id", p),
-        story_points=_opt(message, "story_points"),
-        created_at=datetime_from_wire(message.created_at, p + "created_at"),
-        updated_at=datetime_from_wire(message.updated_at, p + "updated_at"),
-        created_by=uuid_from_wire(message.created_by, p + "created_by"),
-        updated_by=uuid_from_wire(message.updated_by, p + "updated_by"),
-        deleted_at=_opt_time(message, "deleted_at", p),
-        ancestor_ids=_uuids(message.ancestor_ids, p + "ancestor_ids"),
-        descendant_ids=_uuids(message.descendant_ids, p + "descendant_ids"),
+        parent_id=uuid_from_wire(message.parent_id, "work_item.parent_id") if has("parent_id") else None,
+        description=message.description if has("description") else None,
+        assignee_id=uuid_from_wire(message.assignee_id, "work_item.assignee_id")
+        if has("assignee_id")
+        else None,
+        sprint_id=uuid_from_wire(message.sprint_id, "work_item.sprint_id") if has("sprint_id") else None,
+        story_points=message.story_points if has("story_points") else None,
+        created_at=datetime_from_wire(message.created_at, "work_item.created_at"),
+        updated_at=datetime_from_wire(message.updated_at, "work_item.updated_at"),
+        created_by=uuid_from_wire(message.created_by, "work_item.created_by"),
+        updated_by=uuid_from_wire(message.updated_by, "work_item.updated_by"),
+        deleted_at=datetime_from_wire(message.deleted_at, "work_item.deleted_at")
+        if has("deleted_at")
+        else None,
+        ancestor_ids=_uuids(message.ancestor_ids, "work_item.ancestor_ids"),
+        descendant_ids=_uuids(message.descendant_ids, "work_item.descendant_ids"),
     )
 
 
@@ -429,23 +554,21 @@ def work_item_deleted_to_proto(event: WorkItemDeleted) -> pb.WorkItemDeleted:
 
 
 def sprint_from_proto(message: pb.Sprint) -> Sprint:
-    p = "sprint."
-    return _build(
-        Sprint,
-        "sprint",
-        id=uuid_from_wire(message.id, p + "id"),
-        project_id=uuid_from_wire(message.project_id, p + "project_id"),
+    has = message.HasField
+    return _new_sprint(
+        id=uuid_from_wire(message.id, "sprint.id"),
+        project_id=uuid_from_wire(message.project_id, "sprint.project_id"),
         name=message.name,
-        goal=_opt(message, "goal"),
-        start_date=datetime_from_wire(message.start_date, p + "start_date"),
-        end_date=datetime_from_wire(message.end_date, p + "end_date"),
-        status=sprint_status_from_wire(message.status, p + "status"),
+        goal=message.goal if has("goal") else None,
+        start_date=datetime_from_wire(message.start_date, "sprint.start_date"),
+        end_date=datetime_from_wire(message.end_date, "sprint.end_date"),
+        status=sprint_status_from_wire(message.status, "sprint.status"),
         version=message.version,
-        created_at=datetime_from_wire(message.created_at, p + "created_at"),
-        updated_at=datetime_from_wire(message.updated_at, p + "updated_at"),
-        created_by=uuid_from_wire(message.created_by, p + "created_by"),
-        updated_by=uuid_from_wire(message.updated_by, p + "updated_by"),
-        deleted_at=_opt_time(message, "deleted_at", p),
+        created_at=datetime_from_wire(message.created_at, "sprint.created_at"),
+        updated_at=datetime_from_wire(message.updated_at, "sprint.updated_at"),
+        created_by=uuid_from_wire(message.created_by, "sprint.created_by"),
+        updated_by=uuid_from_wire(message.updated_by, "sprint.updated_by"),
+        deleted_at=datetime_from_wire(message.deleted_at, "sprint.deleted_at") if has("deleted_at") else None,
     )
 
 
@@ -563,21 +686,21 @@ def sprint_deleted_to_proto(event: SprintDeleted) -> pb.SprintDeleted:
 
 
 def project_from_proto(message: pb.Project) -> Project:
-    p = "project."
-    return _build(
-        Project,
-        "project",
-        id=uuid_from_wire(message.id, p + "id"),
+    has = message.HasField
+    return _new_project(
+        id=uuid_from_wire(message.id, "project.id"),
         key=message.key,
         name=message.name,
-        description=_opt(message, "description"),
-        status=_project_status_from_wire(message.status, p + "status"),
+        description=message.description if has("description") else None,
+        status=_project_status_from_wire(message.status, "project.status"),
         version=message.version,
-        created_at=datetime_from_wire(message.created_at, p + "created_at"),
-        updated_at=datetime_from_wire(message.updated_at, p + "updated_at"),
-        created_by=uuid_from_wire(message.created_by, p + "created_by"),
-        updated_by=uuid_from_wire(message.updated_by, p + "updated_by"),
-        deleted_at=_opt_time(message, "deleted_at", p),
+        created_at=datetime_from_wire(message.created_at, "project.created_at"),
+        updated_at=datetime_from_wire(message.updated_at, "project.updated_at"),
+        created_by=uuid_from_wire(message.created_by, "project.created_by"),
+        updated_by=uuid_from_wire(message.updated_by, "project.updated_by"),
+        deleted_at=datetime_from_wire(message.deleted_at, "project.deleted_at")
+        if has("deleted_at")
+        else None,
     )
 
 
