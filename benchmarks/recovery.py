@@ -2,10 +2,10 @@
 
 Run: ``python benchmarks/recovery.py`` (``--quick`` one outage of each length, ``--smoke`` for CI).
 
-A ``PmTestServer`` on a file database (data survives the restart) serves one resilient client (the
-wiring of the container: WebSocketClient, CircuitBreaker, RetryPolicy, ReconnectionService, with a
-WorkItemStore attached for resync) subscribed to a project of 20 items, while 10 tasks create and
-delete items through it. The server is stopped for T in {0.5, 2, 5} s and started again.
+A ``PmTestServer`` on a file database (data survives the restart) serves one resilient client
+(built by the DI container from the demo's settings: WebSocketClient, CircuitBreaker, RetryPolicy,
+ReconnectionService, and its WorkItemStore attached for resync) subscribed to a project of 20
+items, while 10 tasks create and delete items through it. The server is stopped for T in {0.5, 2, 5} s and started again.
 
 Measured per outage: from the server being back to the client being Connected, re-subscribed and
 resynced (``on_reconnected``), minus the wait the reconnection backoff dictated: the reconnect
@@ -41,7 +41,7 @@ from projectmanagement_core.models import (
     CreateWorkItemRequest,
     WorkItemType,
 )
-from projectmanagement_services.demo import ResilientStack, build_resilient_stack
+from projectmanagement_services.demo import ResilientStack, build_resilient_stack, demo_settings
 from projectmanagement_services.resilience import CircuitBreakerOptions, ReconnectionOptions
 from projectmanagement_services.resilience.reconnection_service import ReconnectionResult
 from projectmanagement_services.state import WorkItemStore
@@ -193,14 +193,21 @@ async def run(scale: h.Scale, outages: tuple[float, ...], repetitions: int) -> i
         server = PmTestServer(database=Path(workdir) / "recovery.db")
         await server.start()
         sleep = RecordingSleep()
-        stack = build_resilient_stack(
-            server.url, uuid.uuid4(), breaker=BREAKER, reconnection=RECONNECTION, reconnect_sleep=sleep
+        settings = demo_settings(
+            server.url,
+            uuid.uuid4(),
+            overrides={
+                "ProjectManagement": {
+                    "CircuitBreaker": BREAKER.model_dump(by_alias=True),
+                    "Reconnection": RECONNECTION.model_dump(by_alias=True),
+                }
+            },
         )
-        store = WorkItemStore(stack.client)
-        store.attach_resync(stack.reconnection)
+        stack = build_resilient_stack(settings, reconnect_sleep=sleep)
+        store = stack.work_items
         load = Workload()
         try:
-            await stack.client.connect()
+            await stack.start()
             project = await stack.client.create_project(CreateProjectRequest(key="RECOV", name="Recovery"))
             for n in range(SEED_ITEMS):
                 item = await stack.client.create_work_item(
@@ -229,7 +236,6 @@ async def run(scale: h.Scale, outages: tuple[float, ...], repetitions: int) -> i
             checks.expect(load.acknowledged > 0, "the workload made progress")
             await verify(server, stack, store, project.id, load, checks)
         finally:
-            store.close()
             await stack.aclose()
             await server.__aexit__(None, None, None)
     leftover = [t for t in asyncio.all_tasks() - baseline_tasks if t is not asyncio.current_task()]

@@ -3,10 +3,13 @@
 For ``duration_s`` seconds, ``workers`` tasks create, update and delete work items through one
 ``ResilientWebSocketClient`` while a seeded fault schedule drops connections, restarts the server,
 swallows answers, injects error bursts and sends malformed frames. A second client, subscribed to
-the project, keeps a ``WorkItemStore``. An operation whose outcome the chaos hid (it failed, but
-the server may have applied it) is re-sent by its worker, and whatever is still waiting when the
-chaos ends is settled then: a create with its original message_id, which the server de-duplicates;
-a delete again, where NOT_FOUND means it had applied. Then the engine checks what resilience
+the project, keeps a ``WorkItemStore``. Both clients are built by the DI container
+(``create_container``) from the caller's ``AppSettings`` with the demo's own layer on top (its
+server, a user id, demo-sized timings: ``demo_settings``), exactly as an embedding application
+builds them, so the user's Telemetry settings apply to the demo too. An operation whose outcome
+the chaos hid (it failed, but the server may have applied it) is re-sent by its worker, and
+whatever is still waiting when the chaos ends is settled then: a create with its original
+message_id, which the server de-duplicates; a delete again, where NOT_FOUND means it had applied. Then the engine checks what resilience
 promises: no item lost or duplicated (by count and an id checksum), the subscriber's store equal to
 the server, no request left pending, no task left running, no unretrieved task exception.
 
@@ -17,7 +20,7 @@ growth is measured alone.
 
 Usage::
 
-    report = await run_chaos(60, seed=7, on_progress=print)
+    report = await run_chaos(60, seed=7, on_progress=print, settings=AppSettings.load("appsettings.json"))
     assert report.passed, report.failed_checks
 """
 
@@ -37,8 +40,8 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import InitVar, dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final
@@ -58,24 +61,19 @@ from projectmanagement_core.models import (
     UpdateWorkItemRequest,
     WorkItemType,
 )
-from projectmanagement_services.clock import SleepFunction, default_sleep
+from projectmanagement_services.clock import SleepFunction
+from projectmanagement_services.container import PmContainer, create_container
 from projectmanagement_services.resilience.circuit_breaker import (
     CircuitBreaker,
     CircuitState,
     CircuitStateChange,
 )
 from projectmanagement_services.resilience.classification import is_transient
-from projectmanagement_services.resilience.options import (
-    CircuitBreakerOptions,
-    ReconnectionOptions,
-    RetryPolicyOptions,
-)
 from projectmanagement_services.resilience.reconnection_service import ReconnectionResult, ReconnectionService
 from projectmanagement_services.resilience.resilient_client import ResilientWebSocketClient
-from projectmanagement_services.resilience.retry_policy import RetryPolicy
+from projectmanagement_services.settings import AppSettings
 from projectmanagement_services.state.work_item_store import WorkItemStore
 from projectmanagement_services.websocket.client import WebSocketClient
-from projectmanagement_services.websocket.options import WebSocketOptions
 
 __all__ = [
     "FAULT_KINDS",
@@ -87,6 +85,7 @@ __all__ = [
     "ResilientStack",
     "ServerProcess",
     "build_resilient_stack",
+    "demo_settings",
     "fault_schedule",
     "rss_bytes",
     "run_chaos",
@@ -281,99 +280,151 @@ async def _apply(server: Any, command: dict[str, Any]) -> dict[str, Any]:
 
 # -- the client stack ----------------------------------------------------------------------------
 
+#: The demo's layer over the user's settings (``ProjectManagement`` keys): timings sized for a fault
+#: every second or so. appsettings.json's defaults (30 s open breaker, 1 s first reconnect delay)
+#: suit production; here they would show waiting, not recovery. Everything not named here (Telemetry,
+#: message limits, jitter, ...) stays as the user configured it.
+_DEMO_TIMINGS: Final[Mapping[str, Mapping[str, object]]] = {
+    "WebSocket": {
+        "RequestTimeout": timedelta(seconds=1),
+        "HeartbeatInterval": timedelta(seconds=2),
+        "HeartbeatTimeout": timedelta(seconds=5),
+        "ConnectTimeout": timedelta(seconds=2),
+    },
+    "CircuitBreaker": {
+        "FailureThreshold": 5,
+        "FailureWindow": timedelta(seconds=10),
+        "OpenDuration": timedelta(milliseconds=500),
+        "HalfOpenSuccessThreshold": 1,
+    },
+    "RetryPolicy": {
+        "MaxAttempts": 4,
+        "InitialDelay": timedelta(milliseconds=50),
+        "MaxDelay": timedelta(milliseconds=500),
+    },
+    "Reconnection": {
+        "MaxAttempts": None,
+        "InitialDelay": timedelta(milliseconds=50),
+        "MaxDelay": timedelta(seconds=1),
+        "StableAfter": timedelta(seconds=2),
+    },
+}
 
-@dataclass
+
+def demo_settings(
+    server_url: str,
+    user_id: UUID,
+    base: AppSettings | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+) -> AppSettings:
+    """``base`` (the user's settings; code defaults when None) with the demo's own layer on top.
+
+    The demo's layer: its embedded server (``ServerUrl``; no ``AuthToken`` or ``CaFile``, as that
+    server runs in open mode on plain ws://, so a real token is never sent to it), its ``UserId``, and
+    demo-sized timings. ``overrides`` (an ``AppSettings`` document, PascalCase keys) goes last.
+
+    Raises:
+        pydantic.ValidationError: an override makes the settings invalid.
+    """
+    document = (base or AppSettings()).as_appsettings(reveal_secrets=True)
+    demo = {
+        "ProjectManagement": {
+            **_DEMO_TIMINGS,
+            "WebSocket": {
+                **_DEMO_TIMINGS["WebSocket"],
+                "ServerUrl": server_url,
+                "UserId": str(user_id),
+                "AuthToken": None,
+                "CaFile": None,
+            },
+        }
+    }
+    for layer in (demo, overrides or {}):
+        _merge_into(document, layer)
+    return AppSettings.model_validate(document)
+
+
+def _merge_into(target: dict[str, Any], layer: Mapping[str, Any]) -> None:
+    """Per-key deep merge (sections merge, anything else replaces), as settings layers combine."""
+    for key, value in layer.items():
+        if isinstance(value, Mapping):
+            if not isinstance(target.get(key), dict):
+                target[key] = {}
+            _merge_into(target[key], value)
+        else:
+            target[key] = value
+
+
+@dataclass(eq=False)
 class ResilientStack:
-    """One resilient client as the container wires it: inner client, breaker, retry, reconnection."""
+    """One client graph from ``create_container(settings)``, with the counters the demo reports.
 
-    inner: WebSocketClient
-    breaker: CircuitBreaker
-    retry: RetryPolicy
-    reconnection: ReconnectionService
-    client: ResilientWebSocketClient
+    The container builds every component (inner client, breaker, retry policy, reconnection service,
+    resilient client, stores) and owns their lifecycle; this only observes them. The retry policy
+    gets a classifier that counts (the policy asks only while attempts remain, so each True is one
+    retry), and ``reconnect_sleep`` replaces the reconnection service's sleep alone (the recovery
+    benchmark records the backoff it dictates). Start with ``await stack.start()``.
+    """
+
+    container: PmContainer
+    reconnect_sleep: InitVar[SleepFunction | None] = None
     retries: int = 0
     breaker_trips: int = 0
     reconnects: int = 0
+    inner: WebSocketClient = field(init=False)
+    breaker: CircuitBreaker = field(init=False)
+    reconnection: ReconnectionService = field(init=False)
+    client: ResilientWebSocketClient = field(init=False)
+    #: The container's store, attached to the reconnection service's resyncs.
+    work_items: WorkItemStore = field(init=False)
+
+    def __post_init__(self, reconnect_sleep: SleepFunction | None) -> None:
+        # Provider arguments first: the components are created on first use, just below.
+        self.container.retry_policy.add_kwargs(is_retryable=self._counting_is_transient)
+        if reconnect_sleep is not None:
+            self.container.reconnection.add_kwargs(sleep=reconnect_sleep)
+        self.inner = self.container.inner_client()
+        self.breaker = self.container.circuit_breaker()
+        self.reconnection = self.container.reconnection()
+        self.client = self.container.client()
+        self.work_items = self.container.work_items()
+        self.breaker.on_state_changed.subscribe(self._on_breaker)
+        self.reconnection.on_reconnected.subscribe(self._on_reconnected)
+
+    async def start(self) -> None:
+        """The container's resources: telemetry pipeline, then connect (reconnection already watching)."""
+        await _awaited(self.container.init_resources())
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        """Close stores, reconnection and client, then flush and stop the telemetry pipeline."""
+        await _awaited(self.container.shutdown_resources())
+
+    def _counting_is_transient(self, exc: BaseException) -> bool:
+        transient = is_transient(exc)
+        if transient:
+            self.retries += 1
+        return transient
+
+    def _on_breaker(self, change: CircuitStateChange) -> None:
+        if change.current is CircuitState.OPEN:
+            self.breaker_trips += 1
+
+    def _on_reconnected(self, _result: ReconnectionResult) -> None:
+        self.reconnects += 1
 
 
 def build_resilient_stack(
-    url: str,
-    user_id: UUID,
-    *,
-    request_timeout_s: float = 1.0,
-    breaker: CircuitBreakerOptions | None = None,
-    retry: RetryPolicyOptions | None = None,
-    reconnection: ReconnectionOptions | None = None,
-    reconnect_sleep: SleepFunction = default_sleep,
+    settings: AppSettings, *, reconnect_sleep: SleepFunction | None = None
 ) -> ResilientStack:
-    """A resilient client with demo-sized settings (short timeouts and delays), counting events.
+    """The client graph of ``settings`` (usually ``demo_settings(...)``) from the DI container, not started."""
+    return ResilientStack(create_container(settings), reconnect_sleep)
 
-    The defaults of appsettings.json (30 s open breaker, 1 s first reconnect delay) suit production;
-    a demo that injects a fault every second needs them scaled down to show recovery, not waiting.
-    """
-    inner = WebSocketClient(
-        WebSocketOptions(
-            server_url=url,
-            user_id=user_id,
-            request_timeout=timedelta(seconds=request_timeout_s),
-            heartbeat_interval=timedelta(seconds=2),
-            heartbeat_timeout=timedelta(seconds=5),
-            connect_timeout=timedelta(seconds=2),
-        )
-    )
-    stack_box: list[ResilientStack] = []
 
-    def counting_is_transient(exc: BaseException) -> bool:
-        # RetryPolicy asks only while attempts remain, so every True here is one retry.
-        transient = is_transient(exc)
-        if transient and stack_box:
-            stack_box[0].retries += 1
-        return transient
-
-    breaker_obj = CircuitBreaker(
-        breaker
-        or CircuitBreakerOptions(
-            failure_threshold=5,
-            failure_window=timedelta(seconds=10),
-            open_duration=timedelta(milliseconds=500),
-            half_open_success_threshold=1,
-        )
-    )
-    retry_obj = RetryPolicy(
-        retry
-        or RetryPolicyOptions(
-            max_attempts=4, initial_delay=timedelta(milliseconds=50), max_delay=timedelta(milliseconds=500)
-        ),
-        is_retryable=counting_is_transient,
-    )
-    reconnection_obj = ReconnectionService(
-        inner,
-        reconnection
-        or ReconnectionOptions(
-            max_attempts=None,
-            initial_delay=timedelta(milliseconds=50),
-            max_delay=timedelta(seconds=1),
-            stable_after=timedelta(seconds=2),
-        ),
-        sleep=reconnect_sleep,
-    )
-    client = ResilientWebSocketClient(inner, breaker_obj, retry_obj, reconnection=reconnection_obj)
-    stack = ResilientStack(inner, breaker_obj, retry_obj, reconnection_obj, client)
-    stack_box.append(stack)
-
-    def on_breaker(change: CircuitStateChange) -> None:
-        if change.current is CircuitState.OPEN:
-            stack.breaker_trips += 1
-
-    def on_reconnected(_result: ReconnectionResult) -> None:
-        stack.reconnects += 1
-
-    breaker_obj.on_state_changed.subscribe(on_breaker)
-    reconnection_obj.on_reconnected.subscribe(on_reconnected)
-    return stack
+async def _awaited(result: Awaitable[object] | None) -> None:
+    """dependency-injector returns an awaitable only when some resource is async: await it then."""
+    if result is not None:
+        await result
 
 
 # -- report ----------------------------------------------------------------------------------------
@@ -580,12 +631,14 @@ class _Run:
         on_progress: Callable[[ChaosProgress], None] | None,
         workdir: Path,
         on_event: Callable[[ChaosEvent], None] | None = None,
+        settings: AppSettings | None = None,
     ) -> None:
         self.duration_s = duration_s
         self.seed = seed
         self.workers = workers
         self.on_progress = on_progress
         self.on_event = on_event
+        self.settings = settings
         self.workdir = workdir
         self.report = ChaosReport(seed=seed, duration_s=duration_s, workers=workers)
         self.ledger = _Ledger()
@@ -645,15 +698,27 @@ class _Run:
         )
         return self.report
 
+    def _stack(self, role: str) -> ResilientStack:
+        """A client from the container, over the user's settings with the demo's layer on top.
+
+        ``pm.demo.client`` (writer or subscriber) on the telemetry resource keeps the two clients'
+        metric streams apart at a collector.
+        """
+        role_attribute = {
+            "ProjectManagement": {"Telemetry": {"ResourceAttributes": {"pm.demo.client": role}}}
+        }
+        return build_resilient_stack(
+            demo_settings(self.server.url, self.user_id, self.settings, overrides=role_attribute)
+        )
+
     async def _with_server(self) -> None:
-        writer = build_resilient_stack(self.server.url, self.user_id)
-        subscriber = build_resilient_stack(self.server.url, self.user_id)
-        store = WorkItemStore(subscriber.client)
-        store.attach_resync(subscriber.reconnection)
+        writer = self._stack("writer")
+        subscriber = self._stack("subscriber")
+        store = subscriber.work_items
         self._observe(writer, subscriber)
         try:
-            await writer.client.connect()
-            await subscriber.client.connect()
+            await writer.start()
+            await subscriber.start()
             project = await writer.client.create_project(
                 CreateProjectRequest(key="CHAOS", name=f"Chaos soak, seed {self.seed}")
             )
@@ -675,9 +740,8 @@ class _Run:
                 )
             await self._verify(writer, subscriber, store, project.id)
         finally:
-            store.close()
-            await writer.aclose()
             await subscriber.aclose()
+            await writer.aclose()
             report = self.report
             report.retries = writer.retries + subscriber.retries
             report.breaker_trips = writer.breaker_trips + subscriber.breaker_trips
@@ -986,8 +1050,13 @@ async def run_chaos(
     workers: int = 20,
     on_progress: Callable[[ChaosProgress], None] | None = None,
     on_event: Callable[[ChaosEvent], None] | None = None,
+    settings: AppSettings | None = None,
 ) -> ChaosReport:
     """Run the chaos soak for ``duration_s`` seconds with the fault schedule of ``seed``.
+
+    Both clients come from the DI container, built from ``settings`` (the user's, e.g. loaded with
+    ``AppSettings.load``; code defaults when None) with ``demo_settings``' layer on top: so their
+    Telemetry, Logging and message limits apply to the demo as to any other use of the client.
 
     Returns the report; ``report.passed`` says whether every check held. Raises only for a
     broken environment (the server process cannot start); a resilience failure is a failed check.
@@ -998,7 +1067,7 @@ async def run_chaos(
         raise ValueError("workers must be >= 1")
     started = time.monotonic()
     async with _workdir() as workdir:
-        report = await _Run(duration_s, seed, workers, on_progress, workdir, on_event).execute()
+        report = await _Run(duration_s, seed, workers, on_progress, workdir, on_event, settings).execute()
     report.elapsed_s = time.monotonic() - started
     return report
 

@@ -8,7 +8,10 @@ shows progress, connection and circuit state, retries and reconnects; faults and
 printed as they happen. The report ends with the two checks that matter, as PASS/FAIL lines.
 
 Exit code 0 only when every check of the run held (the two headline checks among them); 1 otherwise.
-The demo brings its own server and demo-sized timings, so connection options do not apply to it.
+Settings load as for every command (``--config``, ``--environment``, ``ProjectManagement__...``
+variables, ``--otel``) and both demo clients are built from them by the DI container; the demo then
+layers its own server, user id and demo-sized timings on top, so connection options (``--server-url``,
+``--token``, ``--user-id``) do not apply to it, while Telemetry and Logging do.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from projectmanagement_services.cli_commands.output import Output
 from projectmanagement_services.cli_commands.session import configure_logging
 from projectmanagement_services.cli_commands.timeline_plot import require_matplotlib, write_timeline_png
 from projectmanagement_services.demo import ChaosEvent, ChaosReport, run_chaos
+from projectmanagement_services.settings import AppSettings
 
 __all__ = ["DEFAULT_DURATION_S", "add_demo_command", "demo_passed"]
 
@@ -64,7 +68,9 @@ def _workers(value: str) -> int:
     return count
 
 
-async def _run(args: argparse.Namespace, output: Output, recorder: DemoRecorder) -> ChaosReport:
+async def _run(
+    args: argparse.Namespace, settings: AppSettings, output: Output, recorder: DemoRecorder
+) -> ChaosReport:
     view = DemoLiveView(recorder, args.duration, args.seed)
     if output.json_output:
 
@@ -72,7 +78,12 @@ async def _run(args: argparse.Namespace, output: Output, recorder: DemoRecorder)
             recorder.on_event(event)
 
         return await run_chaos(
-            args.duration, args.seed, workers=args.workers, on_progress=recorder.on_progress, on_event=record
+            args.duration,
+            args.seed,
+            workers=args.workers,
+            on_progress=recorder.on_progress,
+            on_event=record,
+            settings=settings,
         )
     with Live(view, console=output.out, auto_refresh=False, transient=False) as live:
 
@@ -88,6 +99,7 @@ async def _run(args: argparse.Namespace, output: Output, recorder: DemoRecorder)
                 workers=args.workers,
                 on_progress=recorder.on_progress,
                 on_event=on_event,
+                settings=settings,
             )
 
 
@@ -119,7 +131,7 @@ def _demo(args: argparse.Namespace) -> int:
     undo_logging = configure_logging(settings, args.verbose, output.err, quiet=True)
     recorder = DemoRecorder()
     try:
-        report = asyncio.run(_run(args, output, recorder))
+        report = asyncio.run(_run(args, settings, output, recorder))
     finally:
         undo_logging()
     passed = demo_passed(report)
@@ -177,6 +189,21 @@ def add_demo_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="show the client's log"
     )
     parser.add_argument(
-        "--config", metavar="PATH", default=argparse.SUPPRESS, help="appsettings file (Logging)"
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="appsettings file (Telemetry, Logging, limits; the demo sets its own server and timings)",
+    )
+    parser.add_argument(
+        "--environment",
+        metavar="NAME",
+        default=argparse.SUPPRESS,
+        help="also layer appsettings.NAME.json (default: $PM_ENVIRONMENT)",
+    )
+    parser.add_argument(
+        "--otel",
+        choices=("none", "console", "otlp"),
+        default=argparse.SUPPRESS,
+        help="telemetry exporter for the demo's clients (default: the settings' Telemetry:Exporter)",
     )
     parser.set_defaults(handler=_demo)
