@@ -107,8 +107,8 @@ class EntityStore(ABC, Generic[E]):
         )
 
     async def _load(self, project_id: UUID, fetch: Callable[[], Awaitable[list[E]]]) -> None:
-        mark = self._entities.mark()
-        entities = await fetch()
+        with self._entities.fetching() as mark:
+            entities = await fetch()
         self._entities.replace_project(
             project_id, entities, fresh_since=max(mark, self._connected_mark), source="server"
         )
@@ -188,3 +188,6 @@ class EntityStore(ABC, Generic[E]):
     def _on_state_changed(self, change: ConnectionStateChange) -> None:
         if change.current is ConnectionState.CONNECTED:
             self._connected_mark = self._entities.mark()
+            # Lists applied from now on are fetched over this connection, after every deletion
+            # learned so far: those cannot come back (see VersionedEntityMap's forgetting rules).
+            self._entities.forget_deletions(self._connected_mark)

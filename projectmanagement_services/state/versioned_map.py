@@ -9,8 +9,9 @@ without a network. It holds three layers per id:
 * an optional *overlay*: the optimistic copy of a write in flight (``None`` for a pending delete,
   a placeholder with a temporary id for a pending create); readers see it instead of the
   confirmed copy;
-* *tombstones*: ids the server deleted. Deletion is final in pm-ws (there is no undelete), so a
-  late create or update for a tombstoned id is ignored.
+* *tombstones*: ids the server deleted, each with the point in the map's history at which it
+  learned so (an int) and the project when known, never the entity itself. Deletion is final in
+  pm-ws (there is no undelete), so a late create or update for a tombstoned id is ignored.
 
 The overlay rule (the server always wins): a confirmed copy newer than the version an overlay was
 built on replaces the overlay at once, and so does a server delete. A rollback restores the
@@ -18,6 +19,28 @@ confirmed copy only while its own overlay is still in place; when newer server n
 meanwhile, that news is kept and the rollback changes nothing. Since a store serialises writes per
 id, the confirmed copy under an intact overlay is exactly what readers saw before the write, so a
 rollback restores the previous state exactly.
+
+Tombstones are forgotten once nothing can bring the deleted entity back, so the map's memory is
+bounded by what it holds rather than by how many deletions it has seen. What can report a deleted
+entity after its deletion was learned: a full list computed before the deletion, and an answer to
+a request sent before it (a create re-sent after a lost answer is answered from the server's
+idempotency store with the original item, even if it was deleted since). Broadcasts and answers
+that arrive later over the same connection cannot, since the server handles a connection's
+messages in order and broadcasts a project's changes in order. Hence:
+
+* a deletion learned after the oldest write or ``fetching`` list still open began is never
+  forgotten (its answer or list might still report the entity);
+* ``forget_deletions(through)`` forgets the deletions learned up to ``through``: the store calls it
+  when a new connection opens, because every list applied from then on is fetched over that
+  connection (``apply_snapshot``'s contract) or later, after those deletions;
+* ``replace_project`` forgets the project's deletions learned up to its ``fresh_since`` (the list
+  was requested after them, so it was computed after them) and raises the project's *forgotten
+  mark*; a list of that project with an older ``fresh_since`` (a resync list applied late) may then
+  hold a forgotten entity, so it only updates entities the map holds and adds none: the newer list
+  already added every entity of the project that the older one could (see ``replace_project``).
+
+A deletion whose project is unknown (of an id the map never held) is forgotten only at the next
+connection. Forgetting never makes a deleted entity visible again; ``is_deleted`` turns False.
 
 Every change to what readers see is raised on ``on_changed`` as one ``EntityChange``, inside the
 lock so that handlers observe changes in the order they happened. Reads and mutations are
@@ -28,7 +51,8 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 from uuid import UUID
@@ -66,6 +90,14 @@ class _Overlay(Generic[E]):
     base_version: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Tombstone:
+    """A deleted id's record: when the map learned of the deletion, and the entity's project if known."""
+
+    learned_at: int
+    project_id: UUID | None
+
+
 @dataclass(eq=False)
 class _Placeholder(Generic[E]):
     """A pending create: matched against server creates so its real item replaces it in place."""
@@ -82,6 +114,7 @@ class PendingWrite(Generic[E]):
     overlay: _Overlay[E] | None
     placeholder: _Placeholder[E] | None = None
     finished: bool = field(default=False)
+    opened_at: int = 0
 
 
 class VersionedEntityMap(Generic[E]):
@@ -90,11 +123,15 @@ class VersionedEntityMap(Generic[E]):
     def __init__(self, name: str) -> None:
         self._lock = threading.RLock()
         self._confirmed: dict[UUID, E] = {}
-        self._tombstones: dict[UUID, E | None] = {}
+        self._tombstones: dict[UUID, _Tombstone] = {}
         self._overlays: dict[UUID, _Overlay[E]] = {}
         self._placeholders: dict[UUID, _Placeholder[E]] = {}
         self._in_flight: Counter[UUID] = Counter()
+        # When each confirmed copy was last stored (keys: exactly those of _confirmed).
         self._touched: dict[UUID, int] = {}
+        # Marks at which the writes and list fetches still open began, with their counts.
+        self._open_marks: Counter[int] = Counter()
+        self._forgotten_through: dict[UUID, int] = {}
         self._sequence = 0
         self.on_changed: Event[EntityChange[E]] = Event(f"{name}.on_changed")
 
@@ -110,9 +147,15 @@ class VersionedEntityMap(Generic[E]):
             return self._confirmed.get(entity_id)
 
     def is_deleted(self, entity_id: UUID) -> bool:
-        """True once the server has deleted the id."""
+        """True while the map remembers that the server deleted the id (see the forgetting rules)."""
         with self._lock:
             return entity_id in self._tombstones
+
+    @property
+    def remembered_deletions(self) -> int:
+        """How many deleted ids the map still remembers: the part of its memory not visible to readers."""
+        with self._lock:
+            return len(self._tombstones)
 
     def select(self, predicate: Callable[[E], bool]) -> list[E]:
         """Every visible entity that satisfies ``predicate`` (unordered)."""
@@ -130,6 +173,41 @@ class VersionedEntityMap(Generic[E]):
         """A point in the map's history: server news applied later counts as newer than it."""
         with self._lock:
             return self._sequence
+
+    @contextmanager
+    def fetching(self) -> Iterator[int]:
+        """Hold deletions in memory while a full list is fetched; yields the mark taken before it.
+
+        Pass the mark (or a later one that still predates the request) as ``replace_project``'s
+        ``fresh_since``, after leaving the block: deletions learned meanwhile are not forgotten,
+        since the list may have been computed before them.
+        """
+        with self._lock:
+            opened_at = self._sequence
+            self._open_marks[opened_at] += 1
+        try:
+            yield opened_at
+        finally:
+            with self._lock:
+                self._close_mark(opened_at)
+
+    def forget_deletions(self, through: int) -> int:
+        """Forget the deletions learned up to mark ``through``; returns how many were forgotten.
+
+        Call it when a new connection opens, with the mark taken then: every list applied later is
+        fetched over that connection and so computed after those deletions. Deletions learned
+        after the oldest write or list still open began are kept whatever ``through`` says.
+        """
+        with self._lock:
+            limit = self._forgettable_through(through)
+            forgettable = [
+                entity_id
+                for entity_id, tombstone in self._tombstones.items()
+                if tombstone.learned_at <= limit
+            ]
+            for entity_id in forgettable:
+                del self._tombstones[entity_id]
+            return len(forgettable)
 
     # -- server news -------------------------------------------------------------------------
     def apply_server(self, entity: E, source: str = "server") -> EntityChange[E] | None:
@@ -153,12 +231,21 @@ class VersionedEntityMap(Generic[E]):
         copy that differs refreshes derived fields, see ``_store_confirmed``). Entities of
         the project that the map holds but the list lacks were deleted while we were away, unless
         the server told us about them after ``fresh_since`` (then the list predates that news).
+
+        Then the project's deletions learned up to ``fresh_since`` are forgotten (the list was
+        requested after them). A list older than the project's forgotten mark adds no entity the
+        map does not hold: it might be one whose deletion was forgotten, and any entity it could
+        rightly add was alive when the newer list that raised the mark was computed (after this
+        one), so that list added it already.
         """
         with self._lock:
             changes: list[EntityChange[E]] = []
             listed: set[UUID] = set()
+            stale = fresh_since < self._forgotten_through.get(project_id, 0)
             for entity in entities:
                 listed.add(entity.id)
+                if stale and entity.id not in self._confirmed:
+                    continue
                 change = self._apply_server(entity, source, refresh=True)
                 if change is not None:
                     changes.append(change)
@@ -173,6 +260,7 @@ class VersionedEntityMap(Generic[E]):
                 change = self._apply_deletion(entity_id, None, source)
                 if change is not None:
                     changes.append(change)
+            self._forget_project_deletions(project_id, listed, fresh_since)
             return changes
 
     # -- optimistic writes -------------------------------------------------------------------
@@ -255,7 +343,8 @@ class VersionedEntityMap(Generic[E]):
 
     def _begin(self, entity_id: UUID, overlay: _Overlay[E] | None) -> PendingWrite[E]:
         self._in_flight[entity_id] += 1
-        write: PendingWrite[E] = PendingWrite(entity_id, overlay)
+        self._open_marks[self._sequence] += 1
+        write: PendingWrite[E] = PendingWrite(entity_id, overlay, opened_at=self._sequence)
         if overlay is not None:
             before = self._visible(entity_id)
             self._overlays[entity_id] = overlay
@@ -269,6 +358,32 @@ class VersionedEntityMap(Generic[E]):
         self._in_flight[write.entity_id] -= 1
         if self._in_flight[write.entity_id] <= 0:
             del self._in_flight[write.entity_id]
+        self._close_mark(write.opened_at)
+
+    def _close_mark(self, opened_at: int) -> None:
+        self._open_marks[opened_at] -= 1
+        if self._open_marks[opened_at] <= 0:
+            del self._open_marks[opened_at]
+
+    def _forgettable_through(self, through: int) -> int:
+        """The newest deletion that may go: learned up to ``through`` and before every open request."""
+        return min(through, min(self._open_marks, default=through))
+
+    def _forget_project_deletions(self, project_id: UUID, listed: set[UUID], fresh_since: int) -> None:
+        forgotten_through = self._forgotten_through.get(project_id, 0)
+        limit = self._forgettable_through(fresh_since)
+        forgettable = [
+            (entity_id, tombstone.learned_at)
+            for entity_id, tombstone in self._tombstones.items()
+            if tombstone.project_id == project_id
+            and entity_id not in listed
+            and tombstone.learned_at <= limit
+        ]
+        for entity_id, learned_at in forgettable:
+            del self._tombstones[entity_id]
+            forgotten_through = max(forgotten_through, learned_at)
+        if forgettable:
+            self._forgotten_through[project_id] = forgotten_through
 
     def _touch(self, entity_id: UUID) -> None:
         self._sequence += 1
@@ -298,9 +413,13 @@ class VersionedEntityMap(Generic[E]):
 
     def _tombstone(self, entity_id: UUID, last: E | None) -> None:
         copy = self._confirmed.pop(entity_id, None)
-        self._tombstones[entity_id] = last if last is not None else copy
-        self._overlays.pop(entity_id, None)
-        self._touch(entity_id)
+        self._touched.pop(entity_id, None)
+        overlay = self._overlays.pop(entity_id, None)
+        known = last if last is not None else copy
+        if known is None and overlay is not None:
+            known = overlay.entity
+        self._sequence += 1
+        self._tombstones[entity_id] = _Tombstone(self._sequence, None if known is None else known.project_id)
 
     def _apply_server(
         self, entity: E, source: str, *, emit: bool = True, refresh: bool = False
