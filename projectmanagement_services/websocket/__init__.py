@@ -40,6 +40,7 @@ from projectmanagement_services.websocket.protocol import (
     UnknownPayload,
     new_message_id,
 )
+from projectmanagement_services.websocket.timers import StartTimer, Timer, timer_starter
 
 __all__ = [
     "DROP_LATE_ANSWER",
@@ -64,7 +65,9 @@ __all__ = [
     "PendingRequests",
     "Pong",
     "ReceivedEvent",
+    "StartTimer",
     "TextFrame",
+    "Timer",
     "UnknownPayload",
     "WebSocketClient",
     "WebSocketConnection",
@@ -75,4 +78,5 @@ __all__ = [
     "new_message_id",
     "open_websocket",
     "redacting_logger",
+    "timer_starter",
 ]

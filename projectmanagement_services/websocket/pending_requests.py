@@ -14,52 +14,87 @@ at once instead of after their timeout. On top of that:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import timedelta
+from types import TracebackType
 from typing import Generic, TypeVar
 
 from projectmanagement_core.exceptions import FieldError, RequestTimeoutException, ValidationException
 from projectmanagement_services.clock import SleepFunction, default_sleep
+from projectmanagement_services.websocket.timers import timer_starter
 
 __all__ = ["PendingCall", "PendingRequests"]
 
 T = TypeVar("T")
 
 
-@dataclass(slots=True)
-class _Entry(Generic[T]):
-    operation: str
-    future: asyncio.Future[T] = field(repr=False)
-
-
 class PendingCall(Generic[T]):
-    """One registered request: await its answer with ``wait(timeout)``.
+    """One request's registration: ``async with`` holds its slot, ``wait(timeout)`` awaits the answer.
 
-    It holds its own future, so an answer (or a failure) that arrives before the caller starts
-    waiting, which happens when the reader runs between ``send`` and ``wait``, is not lost.
+    Entering waits for a slot and registers ``message_id``; leaving always unregisters it. The call
+    owns its future from registration on, so an answer (or a failure) that arrives before the
+    caller starts waiting, which happens when the reader runs between ``send`` and ``wait``, is not
+    lost. A plain class rather than ``@asynccontextmanager``: it is entered once per request.
     """
 
     __slots__ = ("_future", "_owner", "message_id", "operation")
 
-    def __init__(
-        self, owner: PendingRequests[T], message_id: str, operation: str, future: asyncio.Future[T]
-    ) -> None:
+    def __init__(self, owner: PendingRequests[T], message_id: str, operation: str) -> None:
         self._owner = owner
-        self._future = future
+        self._future: asyncio.Future[T] | None = None
         self.message_id = message_id
         self.operation = operation
 
+    async def __aenter__(self) -> PendingCall[T]:
+        """Wait for a slot, then register.
+
+        Raises:
+            ValidationException: ``message_id`` is already in flight (its answers would be ambiguous).
+        """
+        owner = self._owner
+        await owner._slots.acquire()
+        try:
+            owner._register(self)
+        except BaseException:
+            owner._slots.release()
+            raise
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            self._owner._unregister(self)
+        finally:
+            self._owner._slots.release()
+
     async def wait(self, timeout: timedelta) -> T:
         """The answer, or ``RequestTimeoutException`` after ``timeout`` (the entry is removed).
+
+        The timeout is a timer that fails the future (as ``reject`` would), so waiting is one
+        ``await`` on the future; a cancelled caller cancels the future and leaves on ``__aexit__``.
 
         Raises:
             RequestTimeoutException: no answer in time.
             Exception: whatever ``reject``/``fail_all`` set (e.g. ``ConnectionException``).
         """
-        return await self._owner._wait(self, self._future, timeout)
+        future = self._future
+        if future is None:
+            raise RuntimeError("wait() outside 'async with pending.track(...)'")
+        if future.done():
+            return future.result()
+        timer = self._owner._start_timer(timeout.total_seconds(), self._expire, future, timeout)
+        try:
+            return await future
+        finally:
+            timer.cancel()
+
+    def _expire(self, future: asyncio.Future[T], timeout: timedelta) -> None:
+        if future.done():  # answered or failed in the same loop iteration: the answer wins
+            return
+        self._owner._give_up(self.message_id, future)
+        future.set_exception(RequestTimeoutException(self.operation, timeout, self.message_id))
 
 
 class PendingRequests(Generic[T]):
@@ -67,7 +102,8 @@ class PendingRequests(Generic[T]):
 
     Args:
         limit: MaxPendingRequests; the ``limit + 1``-th caller waits for a slot.
-        sleep: the timer behind request timeouts (tests inject a fake one).
+        sleep: what request timeouts wait with; the default ``asyncio.sleep`` uses the loop's own
+            timers (no task per request), any other (tests' fake time) is awaited in a task.
         on_count_changed: called with the new size after every change (the health tracker).
         remembered: how many given-up ids to remember for late-answer detection.
     """
@@ -84,9 +120,9 @@ class PendingRequests(Generic[T]):
             raise ValueError("limit must be >= 1")
         self._limit = limit
         self._slots = asyncio.Semaphore(limit)
-        self._sleep = sleep
+        self._start_timer = timer_starter(sleep)
         self._on_count_changed = on_count_changed
-        self._entries: dict[str, _Entry[T]] = {}
+        self._entries: dict[str, PendingCall[T]] = {}
         self._given_up: OrderedDict[str, None] = OrderedDict()
         self._remembered = remembered
         self.late_answers = 0
@@ -109,66 +145,54 @@ class PendingRequests(Generic[T]):
 
     # ------------------------------------------------------------------ caller side
 
-    @contextlib.asynccontextmanager
-    async def track(self, message_id: str, operation: str) -> AsyncIterator[PendingCall[T]]:
-        """Wait for a slot, register ``message_id``, and always unregister on exit.
+    def track(self, message_id: str, operation: str) -> PendingCall[T]:
+        """``async with pending.track(id, op) as call``: hold a slot and the registration of ``id``.
 
-        Raises:
+        Raises (on entering):
             ValidationException: ``message_id`` is already in flight (its answers would be ambiguous).
         """
-        async with self._slots:
-            if message_id in self._entries:
-                raise ValidationException(FieldError("message_id", f"{message_id} is already in flight"))
-            future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-            self._entries[message_id] = _Entry(operation, future)
-            self._given_up.pop(message_id, None)  # a retry reusing its id is awaited again
+        return PendingCall(self, message_id, operation)
+
+    def _register(self, call: PendingCall[T]) -> None:
+        message_id = call.message_id
+        if message_id in self._entries:
+            raise ValidationException(FieldError("message_id", f"{message_id} is already in flight"))
+        call._future = asyncio.get_running_loop().create_future()
+        self._entries[message_id] = call
+        self._given_up.pop(message_id, None)  # a retry reusing its id is awaited again
+        self._changed()
+
+    def _unregister(self, call: PendingCall[T]) -> None:
+        future = call._future
+        if future is None:
+            return
+        if self._entries.get(call.message_id) is call:
+            del self._entries[call.message_id]
+            self._remember(call.message_id)  # abandoned (cancelled or failed send): answer may come
             self._changed()
-            try:
-                yield PendingCall(self, message_id, operation, future)
-            finally:
-                entry = self._entries.get(message_id)
-                if entry is not None and entry.future is future:
-                    del self._entries[message_id]
-                    self._remember(message_id)  # abandoned (cancelled or failed send): answer may come
-                    self._changed()
-                if future.done() and not future.cancelled():
-                    future.exception()  # mark retrieved: a failure nobody awaited is not an error
-                else:
-                    future.cancel()
-
-    async def _wait(self, call: PendingCall[T], future: asyncio.Future[T], timeout: timedelta) -> T:
-        if not future.done():
-            timer = asyncio.ensure_future(self._timer(timeout))
-            try:
-                await asyncio.wait((future, timer), return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                timer.cancel()
-            if not future.done():
-                self._give_up(call.message_id, future)
-                raise RequestTimeoutException(call.operation, timeout, call.message_id)
-        return future.result()
-
-    async def _timer(self, timeout: timedelta) -> None:
-        await self._sleep(timeout.total_seconds())
+        if future.done() and not future.cancelled():
+            future.exception()  # mark retrieved: a failure nobody awaited is not an error
+        else:
+            future.cancel()
 
     # ------------------------------------------------------------------ answer side
 
     def resolve(self, message_id: str, value: T) -> bool:
         """Complete a request. False (and counted as late) when nobody waits for this id."""
-        entry = self._pop(message_id)
-        if entry is None:
+        future = self._pop(message_id)
+        if future is None:
             self.late_answers += 1
             return False
-        entry.future.set_result(value)
+        future.set_result(value)
         return True
 
     def reject(self, message_id: str, exc: BaseException) -> bool:
         """Fail one request. False (and counted as late) when nobody waits for this id."""
-        entry = self._pop(message_id)
-        if entry is None:
+        future = self._pop(message_id)
+        if future is None:
             self.late_answers += 1
             return False
-        entry.future.set_exception(exc)
+        future.set_exception(exc)
         return True
 
     def fail_all(self, exc_factory: Callable[[], BaseException] | BaseException) -> int:
@@ -179,28 +203,31 @@ class PendingRequests(Generic[T]):
         """
         entries = list(self._entries.items())
         self._entries.clear()
-        for message_id, entry in entries:
+        for message_id, call in entries:
             self._remember(message_id)
-            if not entry.future.done():
+            future = call._future
+            if future is not None and not future.done():
                 error = exc_factory() if callable(exc_factory) else exc_factory
-                entry.future.set_exception(error)
+                future.set_exception(error)
         if entries:
             self._changed()
         return len(entries)
 
     # ------------------------------------------------------------------ internals
 
-    def _pop(self, message_id: str) -> _Entry[T] | None:
-        entry = self._entries.pop(message_id, None)
-        if entry is None or entry.future.done():
+    def _pop(self, message_id: str) -> asyncio.Future[T] | None:
+        """The future still waiting for ``message_id``, unregistered; None when nobody waits."""
+        call = self._entries.pop(message_id, None)
+        if call is None:
             return None
         self._remember(message_id)
         self._changed()
-        return entry
+        future = call._future
+        return None if future is None or future.done() else future
 
     def _give_up(self, message_id: str, future: asyncio.Future[T]) -> None:
-        entry = self._entries.get(message_id)
-        if entry is not None and entry.future is future:
+        call = self._entries.get(message_id)
+        if call is not None and call._future is future:
             del self._entries[message_id]
             self._remember(message_id)
             self._changed()

@@ -448,8 +448,12 @@ async def test_heartbeat_pings_only_after_silence_and_records_latency(
 
 
 async def test_heartbeat_timeout_closes_reports_and_fails_pending(
-    client: WebSocketClient, factory: FakeFactory, time: FakeTime
+    factory: FakeFactory, time: FakeTime
 ) -> None:
+    # RequestTimeout beyond HeartbeatTimeout: only the heartbeat can fail the pending request.
+    client = WebSocketClient(
+        options(request_timeout=600), clock=time.clock, sleep=time.sleep, connection_factory=factory
+    )
     await client.connect()
     conn = factory.current
     changes = states(client)
@@ -470,6 +474,7 @@ async def test_heartbeat_timeout_closes_reports_and_fails_pending(
     assert "heartbeat timeout" in str(changes[-1].error)
     assert conn.aborted
     assert client.pending_count == 0
+    await client.aclose()
 
 
 # ------------------------------------------------------------------ received frames

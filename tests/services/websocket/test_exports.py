@@ -17,6 +17,7 @@ MODULES = [
     "options",
     "pending_requests",
     "protocol",
+    "timers",
 ]
 
 

@@ -203,3 +203,91 @@ async def test_remembered_ids_are_bounded() -> None:
 def test_limit_must_be_positive() -> None:
     with pytest.raises(ValueError, match="limit"):
         PendingRequests(0)
+
+
+# ------------------------------------------------------------------ the default (loop) timer
+
+
+async def test_with_asyncio_sleep_a_request_starts_no_task_and_times_out_on_the_loop_clock() -> None:
+    pending, counts = make()  # asyncio.sleep: loop.call_later timers
+    tasks_before = len(asyncio.all_tasks())
+    async with asyncio.timeout(5), pending.track(A, "GetProjects") as call:
+        waiting = asyncio.ensure_future(call.wait(timedelta(milliseconds=1)))
+        await asyncio.sleep(0)  # let wait() start its timer
+        assert len(asyncio.all_tasks()) == tasks_before + 1  # the waiter itself, no timer task
+        try:
+            await waiting
+        except RequestTimeoutException as exc:
+            error = exc
+    assert (error.operation, error.timeout, error.message_id) == ("GetProjects", timedelta(milliseconds=1), A)
+    assert len(pending) == 0
+    assert counts == [1, 0]
+    assert pending.is_ours(A)
+    assert not pending.resolve(A, "late")
+    assert pending.late_answers == 1
+
+
+async def test_with_asyncio_sleep_an_answer_cancels_the_timer() -> None:
+    pending, counts = make()
+    loop = asyncio.get_running_loop()
+    async with pending.track(A, "Op") as call:
+        loop.call_soon(pending.resolve, A, "answer")
+        assert await call.wait(timedelta(milliseconds=1)) == "answer"
+    # a timer left running would fire now and count the id as timed out: wait past its deadline
+    done = loop.create_future()
+    loop.call_later(0.005, done.set_result, None)
+    async with asyncio.timeout(5):
+        await done
+    assert pending.late_answers == 0
+    assert counts == [1, 0]
+
+
+async def test_an_answer_already_there_is_returned_without_a_timer() -> None:
+    time = FakeTime()
+    pending, _ = make(time=time)
+    async with pending.track(A, "Op") as call:
+        pending.resolve(A, "early")
+        assert await call.wait(TIMEOUT) == "early"
+    assert time.sleepers == 0
+
+
+async def test_the_count_never_drifts_through_every_way_out() -> None:
+    time = FakeTime()
+    pending, counts = make(limit=100, time=time)
+    ids = [f"00000000-0000-4000-8000-{n:012d}" for n in range(40)]
+
+    async def request(message_id: str) -> str:
+        async with pending.track(message_id, "Op") as call:
+            return await call.wait(TIMEOUT)
+
+    tasks = {m: asyncio.create_task(request(m)) for m in ids}
+    await time.wait_for_sleepers(len(ids))
+    assert len(pending) == len(ids)
+    for m in ids[0:10]:
+        pending.resolve(m, "ok")
+    for m in ids[10:20]:
+        pending.reject(m, ValueError("no"))
+    for m in ids[20:30]:
+        tasks[m].cancel()
+    await time.advance(30)  # the last ten time out
+    results = await asyncio.gather(*tasks.values(), return_exceptions=True)
+    assert results[0:10] == ["ok"] * 10
+    assert all(isinstance(r, ValueError) for r in results[10:20])
+    assert all(isinstance(r, asyncio.CancelledError) for r in results[20:30])
+    assert all(isinstance(r, RequestTimeoutException) for r in results[30:40])
+    assert len(pending) == 0
+    assert counts[-1] == 0
+    assert time.sleepers == 0
+    assert all(pending.is_ours(m) for m in ids)
+
+
+async def test_a_failed_registration_gives_its_slot_back() -> None:
+    pending, _ = make(limit=2)
+    async with asyncio.timeout(5):
+        async with pending.track(A, "Op"):
+            for _ in range(3):  # three refusals would exhaust two slots if they kept theirs
+                with pytest.raises(ValidationException):
+                    async with pending.track(A, "Op"):
+                        pass
+            async with pending.track(B, "Op"):
+                assert len(pending) == 2
