@@ -173,8 +173,12 @@ class CircuitBreaker:
     def peek_state(self) -> CircuitState:
         """The state ``state`` would report, without performing a due transition.
 
-        For observers (the metrics gauge) that must not cause side effects such as events.
+        For observers (the metrics gauge, each operation's span) that must not cause side effects
+        such as events. Lock-free unless Open, like ``state``: telemetry reads it on every call.
         """
+        state = self._period.state
+        if state is not _OPEN:
+            return state
         with self._lock:
             if self._period.state is _OPEN and self._open_is_over(self._clock()):
                 return _HALF_OPEN
