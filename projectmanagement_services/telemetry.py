@@ -9,14 +9,16 @@ built without one.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
-from contextvars import ContextVar
+from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
+from contextvars import ContextVar, Token
+from types import TracebackType
 from typing import Final, Literal, Protocol
 
-from opentelemetry import metrics, trace
-from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
+from opentelemetry import context, metrics, trace
+from opentelemetry.metrics import CallbackOptions, MeterProvider, NoOpMeter, Observation
+from opentelemetry.trace import NoOpTracer, Span, SpanKind, Status, StatusCode, TracerProvider
+from opentelemetry.util.types import AttributeValue
 from pydantic import Field
 
 from projectmanagement_core.exceptions import ServerRejectedException
@@ -133,23 +135,174 @@ def error_type(exc: BaseException) -> str:
     return type(exc).__qualname__
 
 
-class _OperationScope:
-    """Per-operation facts gathered while the span is open (set by the retry policy)."""
+#: What a span context manager yields when nothing is recorded: shared, reusable, allocation-free.
+_NULL_SPAN: Final[AbstractContextManager[Span]] = nullcontext(trace.INVALID_SPAN)
 
-    __slots__ = ("attempts",)
+# Module constant: an enum class-attribute lookup costs ~0.2 us on Python 3.11, per call.
+_CLIENT: Final = SpanKind.CLIENT
+#: What the API's no-op tracer returns when no span is current (no SDK): nothing to attach.
+_NO_SPAN: Final = trace.INVALID_SPAN
 
-    def __init__(self) -> None:
-        self.attempts = 0
+#: ``pm.attempts`` as an operation's span starts; the retry policy reports the final count.
+_FIRST_ATTEMPT: Final = 1
+
+#: Operation names whose labels are cached; beyond it (names are low-cardinality by contract, like
+#: span names) labels are built per call instead of growing the cache without bound.
+_MAX_CACHED_OPERATIONS: Final = 256
+
+
+class _OperationLabels:
+    """What never changes between calls of one operation, built once: span name and attribute dicts.
+
+    The dicts are shared by every call and never mutated (the SDK copies what it keeps).
+    """
+
+    __slots__ = ("_static", "metric_attributes", "name", "span_name", "start_attributes")
+
+    def __init__(self, operation: str, server_address: str | None, server_port: int | None) -> None:
+        self.name = operation
+        self.span_name = span_name(operation)
+        static: dict[str, AttributeValue] = {ATTR_RPC_SYSTEM: RPC_SYSTEM, ATTR_RPC_METHOD: operation}
+        if server_address is not None:
+            static[ATTR_SERVER_ADDRESS] = server_address
+        if server_port is not None:
+            static[ATTR_SERVER_PORT] = server_port
+        self._static = static
+        #: The span's attributes as it starts, by the breaker's state then (None: no breaker).
+        self.start_attributes: dict[str | None, dict[str, AttributeValue]] = {}
+        self.metric_attributes: dict[str, AttributeValue] = {ATTR_RPC_METHOD: operation}
+
+    def add_start_attributes(self, circuit_state: str | None) -> dict[str, AttributeValue]:
+        """Static attributes, one attempt, the breaker's state: one dict per state, three at most."""
+        attributes = {**self._static, ATTR_PM_ATTEMPTS: _FIRST_ATTEMPT}
+        if circuit_state is not None:
+            attributes[ATTR_CIRCUIT_STATE] = str(circuit_state)
+        self.start_attributes[circuit_state] = attributes
+        return attributes
+
+
+class _OperationSpan:
+    """One resilient operation in flight: its span, the attempts reported for it, its start time.
+
+    A small class rather than a ``@contextmanager`` generator: it runs on every operation. It is
+    also the operation's scope (``PmTelemetry._scope``) through which the retry policy and the
+    breaker, deeper in the same task, report attempts and events onto this very span.
+
+    Every attribute goes in with ``start_span`` (one copy, no ``set_attribute`` per attribute):
+    ``pm.attempts`` as the first attempt begins and ``pm.circuit.state`` as the breaker stands
+    then. At the end, a recording span gets one ``set_attributes`` with the final values only when
+    they differ (a retry, a rejection, a state change) or the operation failed; a plain success
+    sets nothing more.
+    """
+
+    __slots__ = (
+        "_circuit",
+        "_circuit_state",
+        "_context_token",
+        "_labels",
+        "_recording",
+        "_scope_token",
+        "_started",
+        "_telemetry",
+        "attempts",
+        "span",
+    )
+    # Set by __enter__; only __exit__ reads them.
+    _circuit_state: str | None
+    _recording: bool
+    _context_token: Token[context.Context] | None
+    _scope_token: Token[_OperationSpan | None]
+    _started: float
+    span: Span
+
+    def __init__(
+        self, telemetry: PmTelemetry, labels: _OperationLabels, circuit: ObservableCircuit | None
+    ) -> None:
+        self._telemetry = telemetry
+        self._labels = labels
+        self._circuit = circuit
+        self.attempts = 0  # stays 0 when no retry policy reports (a rejected call, a ping)
+
+    def __enter__(self) -> Span:
+        telemetry = self._telemetry
+        labels = self._labels
+        state = None if self._circuit is None else self._circuit.peek_state()
+        self._circuit_state = state
+        attributes = labels.start_attributes.get(state) or labels.add_start_attributes(state)
+        self.span = span = telemetry._tracer.start_span(labels.span_name, kind=_CLIENT, attributes=attributes)
+        # Made current only when it carries a trace (recording, or sampled out by an SDK), so that
+        # anything started inside joins it; with no SDK the span is INVALID_SPAN and nothing is
+        # attached. Our own events do not depend on it: they find the span through the scope.
+        if span.is_recording():
+            self._recording = True
+            self._context_token = context.attach(trace.set_span_in_context(span))
+        else:
+            self._recording = False
+            self._context_token = (
+                None
+                if span is _NO_SPAN or not span.get_span_context().is_valid
+                else context.attach(trace.set_span_in_context(span))
+            )
+        self._scope_token = telemetry._scope.set(self)
+        self._started = telemetry._clock()
+        return span
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        telemetry = self._telemetry
+        elapsed = telemetry._clock() - self._started
+        telemetry._scope.reset(self._scope_token)
+        if self._context_token is not None:
+            context.detach(self._context_token)
+        span = self.span
+        if exc is None:
+            if self._recording:
+                circuit = self._circuit
+                if self.attempts != _FIRST_ATTEMPT or (
+                    circuit is not None and circuit.peek_state() != self._circuit_state
+                ):
+                    span.set_attributes(self._final_attributes())
+            span.end()
+            telemetry._duration.record(elapsed, self._labels.metric_attributes)
+            return
+        failure = error_type(exc)
+        if self._recording:
+            attributes = self._final_attributes()
+            attributes[ATTR_ERROR_TYPE] = failure
+            span.set_status(Status(StatusCode.ERROR))
+            span.set_attributes(attributes)
+            span.record_exception(exc, escaped=True)
+        span.end()
+        telemetry._duration.record(elapsed, {ATTR_RPC_METHOD: self._labels.name, ATTR_ERROR_TYPE: failure})
+
+    def _final_attributes(self) -> dict[str, AttributeValue]:
+        """``pm.attempts`` and the breaker's state as the operation ends."""
+        if self._circuit is None:
+            return {ATTR_PM_ATTEMPTS: self.attempts}
+        return {ATTR_PM_ATTEMPTS: self.attempts, ATTR_CIRCUIT_STATE: str(self._circuit.peek_state())}
 
 
 class PmTelemetry:
     """The one object the components report through: spans, span events and metrics of design.md 8.
 
     Tracer and meter are obtained once, from the given providers or the global ones, under
-    ``INSTRUMENTATION_SCOPE`` and the package version; instruments are created once. Attributes
-    are built only for recording spans, and counters fire on events (a retry, a transition, a
-    rejection), never on a plain success. Span events go to the *current* span, so that a retry
-    inside ``start_operation_span`` lands on that operation's span.
+    ``INSTRUMENTATION_SCOPE`` and the package version; instruments are created once, and so are
+    each operation's span name and attribute dicts (on its first call). A plain success costs one
+    span started with all its attributes, one histogram record, and nothing else; counters fire
+    on events (a retry, a transition, a rejection), never on a plain success. Retry and rejection
+    events go to the span of the operation in flight in this task (held in a ``ContextVar`` of our
+    own), else to the current span.
+
+    Explicit no-op providers (``NoOpTracerProvider`` and ``NoOpMeterProvider``, or an SDK disabled
+    by ``OTEL_SDK_DISABLED``) can never record: such an instance reports ``enabled`` False and
+    ``start_operation_span`` does nothing, so the resilient client skips telemetry altogether. The
+    global providers (the default) are proxies that delegate to an SDK a host may install later:
+    they keep the instance enabled, and with no SDK behind them an operation costs a non-recording
+    span (nothing attached, no attribute set) and a no-op histogram record.
 
     ``PmTelemetry.disabled()`` returns a shared instance whose every method does nothing: the
     default of components built without telemetry.
@@ -169,7 +322,9 @@ class PmTelemetry:
         self._server_address = server_address
         self._server_port = server_port
         self._clock = clock
-        self._scope: ContextVar[_OperationScope | None] = ContextVar("pm_operation_scope", default=None)
+        self._scope: ContextVar[_OperationSpan | None] = ContextVar("pm_operation_scope", default=None)
+        self._labels: dict[str, _OperationLabels] = {}
+        self._enabled = not (isinstance(self._tracer, NoOpTracer) and isinstance(meter, NoOpMeter))
         self._breakers: weakref.WeakSet[ObservableCircuit] = weakref.WeakSet()
 
         self._duration = meter.create_histogram(
@@ -207,14 +362,14 @@ class PmTelemetry:
 
     @property
     def enabled(self) -> bool:
-        return True
+        """False when nothing reported here can ever be recorded (callers may skip reporting)."""
+        return self._enabled
 
     # -- operations ----------------------------------------------------------------------------
 
-    @contextmanager
     def start_operation_span(
         self, operation: str, *, circuit: ObservableCircuit | None = None
-    ) -> Iterator[Span]:
+    ) -> AbstractContextManager[Span]:
         """Span (kind CLIENT) and duration metric around one resilient operation.
 
         Wrap ``breaker.execute(lambda: retry.execute(...))`` in it: the retry policy's
@@ -222,45 +377,24 @@ class PmTelemetry:
         ``circuit``'s state at the end in ``pm.circuit.state``. An exception sets status ERROR and
         ``error.type`` and propagates unchanged; errors retried away never reach it.
         """
-        span = self._tracer.start_span(span_name(operation), kind=SpanKind.CLIENT)
-        recording = span.is_recording()
-        if recording:
-            span.set_attribute(ATTR_RPC_SYSTEM, RPC_SYSTEM)
-            span.set_attribute(ATTR_RPC_METHOD, operation)
-            if self._server_address is not None:
-                span.set_attribute(ATTR_SERVER_ADDRESS, self._server_address)
-            if self._server_port is not None:
-                span.set_attribute(ATTR_SERVER_PORT, self._server_port)
-        scope = _OperationScope()
-        token = self._scope.set(scope)
-        started = self._clock()
-        failure: str | None = None
-        try:
-            with trace.use_span(span, record_exception=False, set_status_on_exception=False):
-                yield span
-        except BaseException as exc:
-            failure = error_type(exc)
-            if recording:
-                span.set_status(Status(StatusCode.ERROR))
-                span.set_attribute(ATTR_ERROR_TYPE, failure)
-                span.record_exception(exc, escaped=True)
-            raise
-        finally:
-            self._scope.reset(token)
-            if recording:
-                span.set_attribute(ATTR_PM_ATTEMPTS, scope.attempts)
-                if circuit is not None:
-                    span.set_attribute(ATTR_CIRCUIT_STATE, circuit.peek_state())
-            span.end()
-            self.record_operation_duration(operation, self._clock() - started, failure)
+        if not self._enabled:
+            return _NULL_SPAN
+        return _OperationSpan(self, self._labels.get(operation) or self._new_labels(operation), circuit)
+
+    def _new_labels(self, operation: str) -> _OperationLabels:
+        labels = _OperationLabels(operation, self._server_address, self._server_port)
+        if len(self._labels) < _MAX_CACHED_OPERATIONS:
+            self._labels[operation] = labels
+        return labels
 
     def record_operation_duration(
         self, operation: str, seconds: float, error_type: str | None = None
     ) -> None:
-        attributes = {ATTR_RPC_METHOD: operation}
-        if error_type is not None:
-            attributes[ATTR_ERROR_TYPE] = error_type
-        self._duration.record(seconds, attributes)
+        if error_type is None:
+            labels = self._labels.get(operation) or self._new_labels(operation)
+            self._duration.record(seconds, labels.metric_attributes)
+        else:
+            self._duration.record(seconds, {ATTR_RPC_METHOD: operation, ATTR_ERROR_TYPE: error_type})
 
     def record_attempts(self, attempts: int) -> None:
         """How many attempts the current operation made (read by ``start_operation_span``)."""
@@ -268,9 +402,14 @@ class PmTelemetry:
         if scope is not None:
             scope.attempts = attempts
 
+    def _event_span(self) -> Span:
+        """The span an event belongs to: the operation's in flight, else whatever is current."""
+        scope = self._scope.get()
+        return scope.span if scope is not None else trace.get_current_span()
+
     def record_retry(self, operation: str, attempt: int, delay_s: float, error_type: str) -> None:
         """Attempt ``attempt`` failed with a transient ``error_type``; next try in ``delay_s``."""
-        span = trace.get_current_span()
+        span = self._event_span()
         if span.is_recording():
             span.add_event(
                 EVENT_RETRY,
@@ -284,8 +423,8 @@ class PmTelemetry:
         self._transitions.add(1, {ATTR_CIRCUIT_FROM: str(previous), ATTR_CIRCUIT_TO: str(current)})
 
     def record_circuit_rejection(self, operation: str | None) -> None:
-        """The breaker refused a call: a ``pm.circuit.rejected`` event on the current span + counter."""
-        span = trace.get_current_span()
+        """The breaker refused a call: a ``pm.circuit.rejected`` event on the operation's span + counter."""
+        span = self._event_span()
         if span.is_recording():
             span.add_event(EVENT_CIRCUIT_REJECTED)
         self._rejections.add(1, {ATTR_RPC_METHOD: operation} if operation is not None else None)
@@ -327,16 +466,12 @@ class _DisabledTelemetry(PmTelemetry):
     """Every method a no-op: what components use when no telemetry was injected."""
 
     def __init__(self) -> None:  # deliberately no tracer, meter or instruments
-        self._null_span: AbstractContextManager[Span] = nullcontext(trace.INVALID_SPAN)
+        self._enabled = False
 
-    @property
-    def enabled(self) -> bool:
-        return False
-
-    def start_operation_span(  # type: ignore[override]
+    def start_operation_span(
         self, operation: str, *, circuit: ObservableCircuit | None = None
     ) -> AbstractContextManager[Span]:
-        return self._null_span
+        return _NULL_SPAN
 
     def record_operation_duration(
         self, operation: str, seconds: float, error_type: str | None = None
@@ -359,7 +494,7 @@ class _DisabledTelemetry(PmTelemetry):
         pass
 
     def start_reconnect_span(self) -> AbstractContextManager[Span]:
-        return self._null_span
+        return _NULL_SPAN
 
     def record_reconnect_attempt(self, outcome: str, attempt: int | None = None) -> None:
         pass

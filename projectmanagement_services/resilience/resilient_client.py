@@ -107,7 +107,8 @@ class ResilientWebSocketClient:
     async def _execute(self, operation: str, attempt: Callable[[], Awaitable[T]]) -> T:
         """One logical operation: a span around breaker(retry(attempt)).
 
-        The success path is benchmarked: with telemetry disabled no span context is entered at all.
+        The success path is benchmarked: with telemetry disabled, or on no-op providers that can
+        never record (``PmTelemetry.enabled`` is False), no span context is entered at all.
         """
         retry = self._retry
 

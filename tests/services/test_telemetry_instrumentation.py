@@ -10,13 +10,14 @@ from typing import Any, TypeVar
 
 import pytest
 from opentelemetry import trace
+from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, Sampler, SamplingResult
+from opentelemetry.trace import NoOpTracerProvider, SpanKind, StatusCode
 
 from projectmanagement_core.exceptions import (
     CircuitOpenException,
@@ -60,6 +61,7 @@ class Rig:
         self.exporter = InMemorySpanExporter()
         tracer_provider = TracerProvider(sampler=sampler) if sampler else TracerProvider()
         tracer_provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+        self.tracer = tracer_provider.get_tracer("test")
         self.reader = InMemoryMetricReader()
         self.telemetry = PmTelemetry(
             tracer_provider,
@@ -257,6 +259,92 @@ async def test_concurrent_operations_keep_their_own_attempt_counts() -> None:
     assert attempts == {"pm A": 1, "pm B": 2}
     events = {s.name: [e.name for e in s.events] for s in rig.spans()}
     assert events == {"pm A": [], "pm B": [EVENT_RETRY]}
+
+
+class _SeenBySampler(Sampler):
+    """Samples everything and keeps the attributes each span was started with."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+
+    def should_sample(
+        self, parent_context, trace_id, name, kind=None, attributes=None, links=None, trace_state=None
+    ) -> SamplingResult:
+        self.seen.append(dict(attributes or {}))
+        return ALWAYS_ON.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+    def get_description(self) -> str:
+        return "seen-by-sampler"
+
+
+async def test_span_starts_with_its_attributes_and_ends_with_the_final_ones() -> None:
+    sampler = _SeenBySampler()
+    rig = Rig(sampler=sampler)
+    rig.breaker.record_failure()
+    rig.breaker.record_failure()  # Open (threshold 2)
+    rig.clock.advance(30)  # due: the call starts HalfOpen, and its success closes the breaker
+    assert await rig.call("GetWorkItems", script(ConnectionException())) == "ok"
+    assert sampler.seen == [
+        {
+            "rpc.system": "pm-ws",
+            "rpc.method": "GetWorkItems",
+            "server.address": "127.0.0.1",
+            "server.port": 8765,
+            "pm.attempts": 1,
+            "pm.circuit.state": "HalfOpen",
+        }
+    ]
+    (span,) = rig.spans()
+    assert span.attributes is not None
+    assert (span.attributes["pm.attempts"], span.attributes["pm.circuit.state"]) == (2, "Closed")
+
+
+async def test_events_land_on_the_operation_span_even_under_a_span_opened_inside() -> None:
+    rig = Rig()
+    with (
+        rig.telemetry.start_operation_span("GetSprints", circuit=rig.breaker),
+        rig.tracer.start_as_current_span("caller's own"),
+    ):
+        await rig.retry.execute(script(ConnectionException()), operation_name="GetSprints")
+    spans = {s.name: s for s in rig.spans()}
+    assert [e.name for e in spans["pm GetSprints"].events] == [EVENT_RETRY]
+    assert spans["caller's own"].events == ()
+    assert spans["caller's own"].parent is not None
+    assert spans["caller's own"].parent.span_id == spans["pm GetSprints"].context.span_id
+    assert (spans["pm GetSprints"].attributes or {})["pm.attempts"] == 2
+
+
+async def test_the_operation_span_is_current_inside_even_when_sampled_out() -> None:
+    for sampler, sampled in ((None, True), (ALWAYS_OFF, False)):
+        rig = Rig(sampler=sampler)
+        with rig.telemetry.start_operation_span("GetProjects") as span:
+            current = trace.get_current_span()
+        assert current is span
+        assert span.get_span_context().is_valid
+        assert span.get_span_context().trace_flags.sampled is sampled
+        assert trace.get_current_span() is not span
+
+
+def test_explicit_no_op_providers_make_an_inert_instance_the_global_proxies_do_not() -> None:
+    inert = PmTelemetry(NoOpTracerProvider(), NoOpMeterProvider())
+    assert not inert.enabled  # nothing reported through it could ever be recorded
+    with inert.start_operation_span("X") as span:
+        assert span is trace.INVALID_SPAN
+    # The global providers are proxies an SDK installed later takes over: never decided up front.
+    assert PmTelemetry().enabled
+
+
+def test_operation_labels_are_cached_per_name_and_bounded() -> None:
+    rig = Rig()
+    for i in range(300):
+        with rig.telemetry.start_operation_span(f"Op{i % 3}"):
+            pass
+    for i in range(300):
+        with rig.telemetry.start_operation_span(f"Distinct{i}"):
+            pass
+    assert len(rig.spans()) == 600
+    assert len(rig.telemetry._labels) == 256  # the first names; later ones are built per call
+    assert {s.name for s in rig.spans()[-2:]} == {"pm Distinct298", "pm Distinct299"}
 
 
 # -- gauge, connection and reconnection -----------------------------------------------------------

@@ -7,7 +7,8 @@ from datetime import timedelta
 from uuid import uuid4
 
 import pytest
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.metrics import NoOpMeterProvider
+from opentelemetry.trace import NoOpTracerProvider, SpanKind, StatusCode
 
 from projectmanagement_core.exceptions import (
     CircuitOpenException,
@@ -492,6 +493,54 @@ async def test_a_breaker_rejection_is_recorded_on_the_operation_span() -> None:
     assert attributes["error.type"] == "CircuitOpenException"
     assert otel.counter_by("pm.resilience.circuit.rejections", "rpc.method") == {"GetWorkItems": 1}
     assert h.inner.calls_of("get_work_items") == []
+
+
+async def test_each_call_of_an_operation_gets_its_own_final_attributes() -> None:
+    """The per-operation attribute dicts are shared between calls: one call's retry must not leak."""
+    otel = OtelCapture(server_address="127.0.0.1", server_port=8123)
+    h = Harness(telemetry=otel.telemetry)
+    h.inner.script("get_work_items", timeout("GetWorkItems"), [], [])
+
+    await h.client.get_work_items(PROJECT)
+    await h.client.get_work_items(PROJECT)
+
+    first, second = otel.spans("pm GetWorkItems")
+    assert (first.attributes or {})["pm.attempts"] == 2
+    assert [e.name for e in first.events] == ["pm.retry"]
+    assert dict(second.attributes or {}) == {
+        "rpc.system": "pm-ws",
+        "rpc.method": "GetWorkItems",
+        "server.address": "127.0.0.1",
+        "server.port": 8123,
+        "pm.attempts": 1,
+        "pm.circuit.state": "Closed",
+    }
+    assert second.events == ()
+    [duration] = otel.points("pm.client.operation.duration")
+    assert duration.count == 2
+
+
+async def test_a_ping_span_reports_no_retry_attempts() -> None:
+    """Ping bypasses the retry policy, so no attempt count is reported: pm.attempts stays 0."""
+    otel = OtelCapture()
+    h = Harness(telemetry=otel.telemetry)
+
+    await h.client.ping()
+
+    [span] = otel.spans("pm Ping")
+    attributes = dict(span.attributes or {})
+    assert (attributes["pm.attempts"], attributes["pm.circuit.state"]) == (0, "Closed")
+    assert span.status.status_code is StatusCode.UNSET
+
+
+async def test_telemetry_on_no_op_providers_is_skipped_and_the_client_still_works() -> None:
+    inert = PmTelemetry(NoOpTracerProvider(), NoOpMeterProvider())
+    h = Harness(telemetry=inert)
+    h.inner.script("get_sprints", timeout("GetSprints"), [])
+
+    assert await h.client.get_sprints(PROJECT) == []
+    assert len(h.inner.calls_of("get_sprints")) == 2
+    assert not h.client._traced  # decided once: nothing through no-op providers can be recorded
 
 
 def _project(project_id: object, *, name: str = "Project", version: int = 1) -> Project:
