@@ -14,8 +14,9 @@ requester sees its own mutation twice: the broadcast (fresh id) first, then the 
 
 from __future__ import annotations
 
+import os
+import re
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
@@ -210,22 +211,31 @@ ReceivedEvent: TypeAlias = (
 # ------------------------------------------------------------------ ids
 
 
+#: Exactly the strings ``str(uuid.UUID(...))`` produces: lowercase hex, hyphenated 8-4-4-4-12.
+_CANONICAL_UUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def new_message_id() -> str:
-    """A fresh lowercase hyphenated UUIDv4, the form pm-server expects."""
-    return str(uuid.uuid4())
+    """A fresh lowercase hyphenated UUIDv4, the form pm-server expects.
+
+    The same as ``str(uuid.uuid4())`` (version nibble 4, variant bits 10) at half the cost: it runs
+    once per request, and building a ``UUID`` object only to print it is most of ``uuid4``'s time.
+    """
+    h = os.urandom(16).hex()
+    variant = "89ab"[int(h[16], 16) & 3]
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
 
 
 def check_message_id(message_id: str) -> str:
     """Accept a caller-chosen id only in the canonical form, so retries reuse it byte for byte.
 
+    The resilient client passes an id with every request, so this is a pattern match rather than a
+    ``uuid.UUID`` parse and print (the same set of strings, several times cheaper).
+
     Raises:
         ValidationException: ``message_id`` is not a lowercase hyphenated UUID.
     """
-    try:
-        canonical = str(uuid.UUID(message_id))
-    except (ValueError, TypeError, AttributeError):
-        canonical = None
-    if canonical != message_id:
+    if not isinstance(message_id, str) or _CANONICAL_UUID.fullmatch(message_id) is None:
         raise ValidationException(
             FieldError("message_id", f"must be a lowercase hyphenated UUID (got {message_id!r})")
         )
@@ -302,14 +312,13 @@ class FrameCodec:
             envelope.ParseFromString(data)
         except DecodeError:
             return MalformedFrame("not a WebSocketMessage", size)
-        unknown_set = UnknownFieldSet(envelope)
-        unknown = sorted({int(unknown_set[i].field_number) for i in range(len(unknown_set))})
-        if any(n < _FIRST_PAYLOAD_NUMBER for n in unknown):
+        unknown = _unknown_field_numbers(envelope)
+        if unknown and unknown[0] < _FIRST_PAYLOAD_NUMBER:
             return MalformedFrame("corrupt envelope header", size)
         message_id = envelope.message_id
         name = envelope.WhichOneof("payload")
         if name is None:
-            return UnknownPayload(message_id, tuple(unknown)) if unknown else Ack(message_id)
+            return UnknownPayload(message_id, unknown) if unknown else Ack(message_id)
         if name == "pong":
             return Pong(message_id, envelope.pong.timestamp)
         if name == "error":
@@ -334,3 +343,11 @@ class FrameCodec:
         except (ValidationException, ValueError) as exc:  # ValueError: pydantic's ValidationError
             return MalformedFrame(f"invalid {name}: {exc}", size)
         return Broadcast(message_id, name, model)
+
+
+def _unknown_field_numbers(envelope: pb.WebSocketMessage) -> tuple[int, ...]:
+    """Field numbers the schema does not know, ascending; () for nearly every frame."""
+    unknown_set = UnknownFieldSet(envelope)
+    if not len(unknown_set):
+        return ()
+    return tuple(sorted({int(unknown_set[i].field_number) for i in range(len(unknown_set))}))

@@ -70,7 +70,21 @@ def test_encode_keeps_a_caller_chosen_id_for_retries() -> None:
     assert message.delete_work_item_request.work_item_id == payload.work_item_id
 
 
-@pytest.mark.parametrize("bad", ["", "not-a-uuid", MID.upper(), MID.replace("-", ""), "{" + MID + "}"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "not-a-uuid",
+        MID.upper(),
+        MID.replace("-", ""),
+        "{" + MID + "}",
+        "urn:uuid:" + MID,
+        MID + "\n",
+        " " + MID,
+        MID[:-1] + "g",
+        MID[:8] + MID[9:13] + "-" + MID[13:],  # hyphens moved
+    ],
+)
 def test_encode_rejects_a_non_canonical_message_id(bad: str) -> None:
     with pytest.raises(ValidationException) as info:
         codec().encode("get_projects_request", pb.GetProjectsRequest(), message_id=bad)
@@ -80,6 +94,26 @@ def test_encode_rejects_a_non_canonical_message_id(bad: str) -> None:
 def test_check_message_id_accepts_generated_ids() -> None:
     generated = new_message_id()
     assert check_message_id(generated) == generated
+
+
+def test_check_message_id_accepts_exactly_what_str_uuid_prints() -> None:
+    for value in (uuid.uuid4(), uuid.uuid1(), uuid.UUID(int=0), uuid.UUID(int=2**128 - 1)):
+        assert check_message_id(str(value)) == str(value)
+    with pytest.raises(ValidationException):
+        check_message_id(uuid.uuid4())  # type: ignore[arg-type]  # a UUID object is not the wire form
+
+
+def test_new_message_ids_are_random_canonical_uuid4s() -> None:
+    ids = [new_message_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for message_id in ids:
+        parsed_id = uuid.UUID(message_id)
+        assert str(parsed_id) == message_id
+        assert parsed_id.version == 4
+        assert parsed_id.variant == uuid.RFC_4122
+    # every variant nibble (8, 9, a, b) and many version-free nibbles occur: the bits are random
+    assert {m[19] for m in ids} == set("89ab")
+    assert len({m[0] for m in ids}) == 16
 
 
 def test_encode_refuses_payloads_a_client_never_sends() -> None:
