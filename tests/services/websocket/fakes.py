@@ -96,8 +96,10 @@ class FakeConnection:
         self.closed = False
         self.aborted = False
         self.fail_sends = False
+        self.send_attempts = 0
 
     async def send(self, data: bytes) -> None:
+        self.send_attempts += 1
         if self.fail_sends or self.closed or self.aborted:
             raise ConnectionException("connection closed while sending")
         await self.sent.put(data)

@@ -404,6 +404,41 @@ async def test_failed_send_is_a_disconnect(client: WebSocketClient, factory: Fak
     assert client.pending_count == 0
 
 
+async def test_after_a_failed_send_no_other_request_touches_the_connection(
+    client: WebSocketClient, factory: FakeFactory
+) -> None:
+    await client.connect()
+    conn = factory.current
+    conn.fail_sends = True
+    async with asyncio.timeout(5):
+        results = await asyncio.gather(*(client.get_projects() for _ in range(50)), return_exceptions=True)
+    assert all(isinstance(r, ConnectionException) for r in results), results
+    assert conn.send_attempts == 1
+    assert conn.aborted
+    assert client.pending_count == 0
+
+
+async def test_callers_waiting_for_a_slot_fail_at_once_when_the_link_dies(
+    time: FakeTime, factory: FakeFactory
+) -> None:
+    client = WebSocketClient(
+        options(max_pending_requests=2), clock=time.clock, sleep=time.sleep, connection_factory=factory
+    )
+    await client.connect()
+    conn = factory.current
+    tasks = [asyncio.create_task(client.get_projects()) for _ in range(5)]
+    await conn.next_request()
+    await conn.next_request()
+    assert client.pending_count == 2  # three callers wait for a slot
+    conn.incoming.put_nowait(ConnectionException("connection reset"))
+    async with asyncio.timeout(5):
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(r, ConnectionException) for r in results), results
+    assert conn.send_attempts == 2  # the three that got a slot after the drop never sent
+    assert client.pending_count == 0
+    await client.aclose()
+
+
 async def test_local_disconnect_fails_pending_and_does_not_report_an_error(
     client: WebSocketClient, factory: FakeFactory
 ) -> None:
