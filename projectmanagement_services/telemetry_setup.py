@@ -78,7 +78,9 @@ def configure_telemetry(
             kept and a warning is logged.
         service_version: ``service.version`` of the resource (default: this package's version);
             a ``service.version`` in ``ResourceAttributes`` wins over both.
-        console_out: where the ``console`` exporter writes (default: ``sys.stdout`` at call time).
+        console_out: where the ``console`` exporter writes (default: ``sys.stderr`` at call time:
+            telemetry is a diagnostic stream and must never mix with a program's own output,
+            such as ``pm ... --json``).
 
     Returns:
         The providers, or ``None`` for ``Exporter: none`` (nothing is built or touched).
@@ -125,7 +127,7 @@ def _exporters(options: TelemetryOptions, console_out: TextIO | None) -> tuple[S
         from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
         from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
-        out = console_out if console_out is not None else sys.stdout
+        out = console_out if console_out is not None else sys.stderr
         return ConsoleSpanExporter(out=out), ConsoleMetricExporter(out=out)
     if options.exporter == "otlp":
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -142,3 +143,18 @@ def test_set_global_keeps_host_providers_and_warns() -> None:
         "telemetry: a global TracerProvider (TracerProvider) is already configured; keeping it",
         "telemetry: a global MeterProvider (MeterProvider) is already configured; keeping it",
     ]
+
+
+def test_console_exporter_defaults_to_stderr_so_it_never_mixes_with_program_output(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    built = configure_telemetry(TelemetryOptions(exporter="console", service_name="stderr-test"))
+    assert built is not None
+    try:
+        built.tracer_provider.get_tracer("t").start_span("pm StderrSpan").end()
+        assert built.force_flush()
+    finally:
+        built.shutdown()
+    captured = capsys.readouterr()
+    assert '"name": "pm StderrSpan"' in captured.err
+    assert "pm StderrSpan" not in captured.out
