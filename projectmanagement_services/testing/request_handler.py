@@ -24,9 +24,9 @@ from __future__ import annotations
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Generic, Protocol, TypeVar
 
 from google.protobuf.message import Message
 
@@ -78,6 +78,41 @@ ENTITY_REQUESTS: Final = frozenset(
 _RANK: Final[dict[int, int]] = {pb.EPIC: 3, pb.STORY: 2, pb.TASK: 1}
 _WRITE_ROLES: Final = frozenset({"admin", "member"})
 _Id = Callable[[], str]
+
+
+class _Stored(Protocol):
+    """The bookkeeping fields that WorkItem, Sprint and Project share, so one helper can version them."""
+
+    id: str
+    version: int
+    updated_at: int
+    updated_by: str
+    deleted_at: int
+
+
+_E = TypeVar("_E", bound=_Stored)
+
+
+@dataclass(frozen=True)
+class _Kind(Generic[_E]):
+    """What differs between work items, sprints and projects once a change is decided.
+
+    Attributes:
+        name: The activity entries' ``entity_type``; it also names the entity's payloads, as the proto
+            does: ``{name}_created`` and ``{name}_updated`` hold the entity in field ``{name}``,
+            ``{name}_deleted`` holds ``{name}_id``.
+        save: Writes a changed entity back to the store.
+        project_of: The project whose subscribers hear about the entity.
+    """
+
+    name: str
+    save: Callable[[SqliteStore, _E], None]
+    project_of: Callable[[_E], str]
+
+
+_WORK_ITEM: Final = _Kind[pb.WorkItem]("work_item", SqliteStore.save_work_item, lambda item: item.project_id)
+_SPRINT: Final = _Kind[pb.Sprint]("sprint", SqliteStore.save_sprint, lambda sprint: sprint.project_id)
+_PROJECT: Final = _Kind[pb.Project]("project", SqliteStore.save_project, lambda project: project.id)
 
 
 @dataclass(frozen=True)
@@ -185,7 +220,7 @@ class RequestHandler:
     # ------------------------------------------------------------------ shared rules
 
     def _entry(
-        self, entity_type: str, entity_id: str, action: str, user_id: str, changes: list[pb.FieldChange]
+        self, entity_type: str, entity_id: str, action: str, user_id: str, changes: Sequence[pb.FieldChange]
     ) -> pb.ActivityLogEntry:
         entry = pb.ActivityLogEntry(
             id=self._new_id(),
@@ -225,6 +260,59 @@ class RequestHandler:
                 "CONFLICT",
                 f"{kind} {entity_id} was modified: expected version {expected}, current version: {current}",
             )
+
+    def _answer_created(self, kind: _Kind[_E], entity: _E, user_id: str, reply: _Reply) -> None:
+        """Answer ``{kind}_created`` with the new entity."""
+        payload = getattr(reply.answer_envelope(), f"{kind.name}_created")
+        getattr(payload, kind.name).CopyFrom(entity)
+        payload.user_id = user_id
+
+    def _finish_update(
+        self, kind: _Kind[_E], entity: _E, changes: list[pb.FieldChange], user_id: str, reply: _Reply
+    ) -> None:
+        """Save ``entity`` as a new version, answer ``{kind}_updated``, and broadcast it.
+
+        An update that changes nothing is still answered, but is neither a new version nor news.
+        """
+        if changes:
+            self._new_version(kind, entity, user_id, reply)
+        payload = getattr(reply.answer_envelope(), f"{kind.name}_updated")
+        getattr(payload, kind.name).CopyFrom(entity)
+        payload.changes.extend(changes)
+        payload.user_id = user_id
+        if changes:
+            self._broadcast_answer(kind, entity, "updated", user_id, reply, changes)
+
+    def _finish_delete(self, kind: _Kind[_E], entity: _E, user_id: str, reply: _Reply) -> None:
+        """Soft-delete ``entity`` (a new version with ``deleted_at``), answer and broadcast it."""
+        entity.deleted_at = reply.timestamp
+        self._new_version(kind, entity, user_id, reply)
+        payload = getattr(reply.answer_envelope(), f"{kind.name}_deleted")
+        setattr(payload, f"{kind.name}_id", entity.id)
+        payload.user_id = user_id
+        self._broadcast_answer(kind, entity, "deleted", user_id, reply)
+
+    def _new_version(self, kind: _Kind[_E], entity: _E, user_id: str, reply: _Reply) -> None:
+        entity.version += 1
+        entity.updated_at = reply.timestamp
+        entity.updated_by = user_id
+        kind.save(self._store, entity)
+
+    def _broadcast_answer(
+        self,
+        kind: _Kind[_E],
+        entity: _E,
+        action: str,
+        user_id: str,
+        reply: _Reply,
+        changes: Sequence[pb.FieldChange] = (),
+    ) -> None:
+        """Send the answer's payload, under a fresh message id, to the entity's project as an event."""
+        event = pb.WebSocketMessage()
+        event.CopyFrom(reply.answer)
+        event.message_id = self._new_id()
+        entry = self._entry(kind.name, entity.id, action, user_id, changes)
+        reply.broadcast(kind.project_of(entity), entry, event)
 
     def _parent(
         self, item_type: int, project_id: str, parent_id: str | None, item_id: str | None
@@ -294,12 +382,8 @@ class RequestHandler:
             item.description = r.description
         self._store.insert_work_item(item)
         self._store.with_hierarchy(item)
-        answer = reply.answer_envelope()
-        answer.work_item_created.work_item.CopyFrom(item)
-        answer.work_item_created.user_id = user_id
-        event = reply.envelope(self._new_id())
-        event.work_item_created.CopyFrom(answer.work_item_created)
-        reply.broadcast(r.project_id, self._entry("work_item", item.id, "created", user_id, []), event)
+        self._answer_created(_WORK_ITEM, item, user_id, reply)
+        self._broadcast_answer(_WORK_ITEM, item, "created", user_id, reply)
 
     def _update_work_item_request(self, user_id: str, r: pb.UpdateWorkItemRequest, reply: _Reply) -> None:
         require_uuid("work_item_id", r.work_item_id)
@@ -347,23 +431,8 @@ class RequestHandler:
         if r.update_parent:
             parent_id = self._parent(item.item_type, item.project_id, r.parent_id or None, item.id)
             _change(item, "parent_id", parent_id, changes)
-
-        if changes:
-            item.version += 1
-            item.updated_at = reply.timestamp
-            item.updated_by = user_id
-            self._store.save_work_item(item)
         self._store.with_hierarchy(item)
-        answer = reply.answer_envelope()
-        answer.work_item_updated.work_item.CopyFrom(item)
-        answer.work_item_updated.changes.extend(changes)
-        answer.work_item_updated.user_id = user_id
-        if changes:
-            event = reply.envelope(self._new_id())
-            event.work_item_updated.CopyFrom(answer.work_item_updated)
-            reply.broadcast(
-                item.project_id, self._entry("work_item", item.id, "updated", user_id, changes), event
-            )
+        self._finish_update(_WORK_ITEM, item, changes, user_id, reply)
 
     def _delete_work_item_request(self, user_id: str, r: pb.DeleteWorkItemRequest, reply: _Reply) -> None:
         require_uuid("work_item_id", r.work_item_id)
@@ -373,17 +442,7 @@ class RequestHandler:
         self._require_role(item.project_id, user_id, _WRITE_ROLES)
         if self._store.has_live_children(item.id):
             raise RequestRejected("DELETE_BLOCKED", f"work item {item.id} has children; delete them first")
-        item.deleted_at = reply.timestamp
-        item.updated_at = reply.timestamp
-        item.updated_by = user_id
-        item.version += 1
-        self._store.save_work_item(item)
-        answer = reply.answer_envelope()
-        answer.work_item_deleted.work_item_id = item.id
-        answer.work_item_deleted.user_id = user_id
-        event = reply.envelope(self._new_id())
-        event.work_item_deleted.CopyFrom(answer.work_item_deleted)
-        reply.broadcast(item.project_id, self._entry("work_item", item.id, "deleted", user_id, []), event)
+        self._finish_delete(_WORK_ITEM, item, user_id, reply)
 
     def _get_work_items_request(self, user_id: str, r: pb.GetWorkItemsRequest, reply: _Reply) -> None:
         # since_timestamp is ignored, as pm-server: the answer is always the full live list.
@@ -419,12 +478,8 @@ class RequestHandler:
         if r.HasField("goal"):
             sprint.goal = r.goal
         self._store.insert_sprint(sprint)
-        answer = reply.answer_envelope()
-        answer.sprint_created.sprint.CopyFrom(sprint)
-        answer.sprint_created.user_id = user_id
-        event = reply.envelope(self._new_id())
-        event.sprint_created.CopyFrom(answer.sprint_created)
-        reply.broadcast(r.project_id, self._entry("sprint", sprint.id, "created", user_id, []), event)
+        self._answer_created(_SPRINT, sprint, user_id, reply)
+        self._broadcast_answer(_SPRINT, sprint, "created", user_id, reply)
 
     def _update_sprint_request(self, user_id: str, r: pb.UpdateSprintRequest, reply: _Reply) -> None:
         require_uuid("sprint_id", r.sprint_id)
@@ -445,21 +500,7 @@ class RequestHandler:
                 _change(sprint, name, getattr(r, name), changes)
         if r.HasField("status"):
             _change(sprint, "status", r.status, changes, render=_sprint_status_name)
-        if changes:
-            sprint.version += 1
-            sprint.updated_at = reply.timestamp
-            sprint.updated_by = user_id
-            self._store.save_sprint(sprint)
-        answer = reply.answer_envelope()
-        answer.sprint_updated.sprint.CopyFrom(sprint)
-        answer.sprint_updated.changes.extend(changes)
-        answer.sprint_updated.user_id = user_id
-        if changes:
-            event = reply.envelope(self._new_id())
-            event.sprint_updated.CopyFrom(answer.sprint_updated)
-            reply.broadcast(
-                sprint.project_id, self._entry("sprint", sprint.id, "updated", user_id, changes), event
-            )
+        self._finish_update(_SPRINT, sprint, changes, user_id, reply)
 
     def _delete_sprint_request(self, user_id: str, r: pb.DeleteSprintRequest, reply: _Reply) -> None:
         require_uuid("sprint_id", r.sprint_id)
@@ -469,17 +510,7 @@ class RequestHandler:
         self._require_role(sprint.project_id, user_id, _WRITE_ROLES)
         if sprint.status == pb.COMPLETED:
             raise RequestRejected("DELETE_BLOCKED", f"sprint {sprint.id} is completed and cannot be deleted")
-        sprint.deleted_at = reply.timestamp
-        sprint.updated_at = reply.timestamp
-        sprint.updated_by = user_id
-        sprint.version += 1
-        self._store.save_sprint(sprint)
-        answer = reply.answer_envelope()
-        answer.sprint_deleted.sprint_id = sprint.id
-        answer.sprint_deleted.user_id = user_id
-        event = reply.envelope(self._new_id())
-        event.sprint_deleted.CopyFrom(answer.sprint_deleted)
-        reply.broadcast(sprint.project_id, self._entry("sprint", sprint.id, "deleted", user_id, []), event)
+        self._finish_delete(_SPRINT, sprint, user_id, reply)
 
     def _get_sprints_request(self, user_id: str, r: pb.GetSprintsRequest, reply: _Reply) -> None:
         self._live_project(r.project_id)
@@ -513,9 +544,8 @@ class RequestHandler:
             project.description = r.description
         self._store.insert_project(project)
         self._store.add_member(project.id, user_id, "admin")
-        answer = reply.answer_envelope()
-        answer.project_created.project.CopyFrom(project)
-        answer.project_created.user_id = user_id
+        # Not broadcast: a project that did not exist has no subscribers to tell.
+        self._answer_created(_PROJECT, project, user_id, reply)
 
     def _update_project_request(self, user_id: str, r: pb.UpdateProjectRequest, reply: _Reply) -> None:
         if r.HasField("name"):
@@ -533,36 +563,12 @@ class RequestHandler:
                 _change(project, name, getattr(r, name), changes)
         if r.HasField("status"):
             _change(project, "status", r.status, changes, render=_project_status_name)
-        if changes:
-            project.version += 1
-            project.updated_at = reply.timestamp
-            project.updated_by = user_id
-            self._store.save_project(project)
-        answer = reply.answer_envelope()
-        answer.project_updated.project.CopyFrom(project)
-        answer.project_updated.changes.extend(changes)
-        answer.project_updated.user_id = user_id
-        if changes:
-            event = reply.envelope(self._new_id())
-            event.project_updated.CopyFrom(answer.project_updated)
-            reply.broadcast(
-                project.id, self._entry("project", project.id, "updated", user_id, changes), event
-            )
+        self._finish_update(_PROJECT, project, changes, user_id, reply)
 
     def _delete_project_request(self, user_id: str, r: pb.DeleteProjectRequest, reply: _Reply) -> None:
         project = self._live_project(r.project_id)
         self._require_role(project.id, user_id, frozenset({"admin"}))
-        project.deleted_at = reply.timestamp
-        project.updated_at = reply.timestamp
-        project.updated_by = user_id
-        project.version += 1
-        self._store.save_project(project)
-        answer = reply.answer_envelope()
-        answer.project_deleted.project_id = project.id
-        answer.project_deleted.user_id = user_id
-        event = reply.envelope(self._new_id())
-        event.project_deleted.CopyFrom(answer.project_deleted)
-        reply.broadcast(project.id, self._entry("project", project.id, "deleted", user_id, []), event)
+        self._finish_delete(_PROJECT, project, user_id, reply)
 
     def _get_projects_request(self, user_id: str, r: pb.GetProjectsRequest, reply: _Reply) -> None:
         reply.answer_envelope().projects_list.projects.extend(self._store.projects_of(user_id))
