@@ -53,27 +53,16 @@ from projectmanagement_services.testing.store import SqliteStore
 
 __all__ = ["CREATE_REQUESTS", "ENTITY_REQUESTS", "Outcome", "RequestHandler", "error_envelope"]
 
-#: Creates are de-duplicated by message_id; nothing else is.
-CREATE_REQUESTS: Final = frozenset(
-    {"create_work_item_request", "create_sprint_request", "create_project_request"}
-)
-#: The payloads :meth:`RequestHandler.handle` understands.
+#: The payloads :meth:`RequestHandler.handle` understands: every ``*_request`` of the envelope's payload
+#: oneof (ping and (un)subscribe are about the connection, which the server handles itself). Read from the
+#: proto so it cannot drift from the wire contract; a new ``*_request`` there needs its ``_<name>`` method.
 ENTITY_REQUESTS: Final = frozenset(
-    {
-        "create_work_item_request",
-        "update_work_item_request",
-        "delete_work_item_request",
-        "get_work_items_request",
-        "create_sprint_request",
-        "update_sprint_request",
-        "delete_sprint_request",
-        "get_sprints_request",
-        "create_project_request",
-        "update_project_request",
-        "delete_project_request",
-        "get_projects_request",
-    }
+    field.name
+    for field in pb.WebSocketMessage.DESCRIPTOR.oneofs_by_name["payload"].fields
+    if field.name.endswith("_request")
 )
+#: Creates are de-duplicated by message_id; nothing else is.
+CREATE_REQUESTS: Final = frozenset(name for name in ENTITY_REQUESTS if name.startswith("create_"))
 
 _RANK: Final[dict[int, int]] = {pb.EPIC: 3, pb.STORY: 2, pb.TASK: 1}
 _WRITE_ROLES: Final = frozenset({"admin", "member"})
