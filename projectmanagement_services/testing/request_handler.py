@@ -74,6 +74,8 @@ class _Stored(Protocol):
 
     id: str
     version: int
+    created_at: int
+    created_by: str
     updated_at: int
     updated_by: str
     deleted_at: int
@@ -256,6 +258,11 @@ class RequestHandler:
         getattr(payload, kind.name).CopyFrom(entity)
         payload.user_id = user_id
 
+    def _finish_create(self, kind: _Kind[_E], entity: _E, user_id: str, reply: _Reply) -> None:
+        """Answer ``{kind}_created`` and broadcast it to the entity's project."""
+        self._answer_created(kind, entity, user_id, reply)
+        self._broadcast_answer(kind, entity, "created", user_id, reply)
+
     def _finish_update(
         self, kind: _Kind[_E], entity: _E, changes: list[pb.FieldChange], user_id: str, reply: _Reply
     ) -> None:
@@ -349,7 +356,6 @@ class RequestHandler:
         parent_id = self._parent(
             r.item_type, r.project_id, r.parent_id if r.HasField("parent_id") else None, None
         )
-        now = reply.timestamp
         item = pb.WorkItem(
             id=self._new_id(),
             item_type=r.item_type,
@@ -358,21 +364,16 @@ class RequestHandler:
             title=r.title,
             status=r.status if r.HasField("status") else "backlog",
             priority=r.priority if r.HasField("priority") else "medium",
-            created_at=now,
-            updated_at=now,
-            created_by=user_id,
-            updated_by=user_id,
-            version=1,
             item_number=self._store.next_item_number(r.project_id),
         )
+        _first_version(item, user_id, reply.timestamp)
         if parent_id is not None:
             item.parent_id = parent_id
         if r.HasField("description"):
             item.description = r.description
         self._store.insert_work_item(item)
         self._store.with_hierarchy(item)
-        self._answer_created(_WORK_ITEM, item, user_id, reply)
-        self._broadcast_answer(_WORK_ITEM, item, "created", user_id, reply)
+        self._finish_create(_WORK_ITEM, item, user_id, reply)
 
     def _update_work_item_request(self, user_id: str, r: pb.UpdateWorkItemRequest, reply: _Reply) -> None:
         require_uuid("work_item_id", r.work_item_id)
@@ -458,17 +459,12 @@ class RequestHandler:
             start_date=r.start_date,
             end_date=r.end_date,
             status=pb.PLANNED,
-            created_at=reply.timestamp,
-            updated_at=reply.timestamp,
-            created_by=user_id,
-            updated_by=user_id,
-            version=1,
         )
+        _first_version(sprint, user_id, reply.timestamp)
         if r.HasField("goal"):
             sprint.goal = r.goal
         self._store.insert_sprint(sprint)
-        self._answer_created(_SPRINT, sprint, user_id, reply)
-        self._broadcast_answer(_SPRINT, sprint, "created", user_id, reply)
+        self._finish_create(_SPRINT, sprint, user_id, reply)
 
     def _update_sprint_request(self, user_id: str, r: pb.UpdateSprintRequest, reply: _Reply) -> None:
         require_uuid("sprint_id", r.sprint_id)
@@ -523,12 +519,8 @@ class RequestHandler:
             key=r.key,
             name=r.name,
             status=pb.PROJECT_STATUS_ACTIVE,
-            created_at=reply.timestamp,
-            updated_at=reply.timestamp,
-            created_by=user_id,
-            updated_by=user_id,
-            version=1,
         )
+        _first_version(project, user_id, reply.timestamp)
         if r.HasField("description"):
             project.description = r.description
         self._store.insert_project(project)
@@ -561,6 +553,13 @@ class RequestHandler:
 
     def _get_projects_request(self, user_id: str, r: pb.GetProjectsRequest, reply: _Reply) -> None:
         reply.answer_envelope().projects_list.projects.extend(self._store.projects_of(user_id))
+
+
+def _first_version(entity: _Stored, user_id: str, timestamp: int) -> None:
+    """Stamp a new entity as version 1, created and last updated by ``user_id`` at ``timestamp``."""
+    entity.version = 1
+    entity.created_at = entity.updated_at = timestamp
+    entity.created_by = entity.updated_by = user_id
 
 
 def _has(message: Message, name: str) -> bool:
