@@ -5,6 +5,11 @@ measured: Ping is answered with Pong, GetWorkItems with a canned list of 20 item
 Unsubscribe with the empty ack, anything else with an Error. One connection's requests are answered
 strictly in order, as pm-server does.
 
+GetWorkItems for ``FRESH_PROJECT_ID`` is answered from a pool of pre-serialized lists whose item
+ids never repeat within ``FRESH_ANSWERS`` answers (more distinct ids than the converters' id-parse
+cache holds), so that a client parses every id afresh, as with real traffic; the canned project's
+answer repeats the same 20 ids and always hits that cache. Both cost the server the same.
+
 Run: ``python benchmarks/_throughput_server.py`` prints ``PORT <n>`` on stdout and serves on
 127.0.0.1 until its stdin is closed (so it never outlives the benchmark that started it).
 """
@@ -20,18 +25,24 @@ from websockets.asyncio.server import ServerConnection, serve
 
 from projectmanagement_core.proto import messages_pb2 as pb
 
-__all__ = ["CANNED_ITEMS", "PROJECT_ID", "canned_work_items", "main"]
+__all__ = ["CANNED_ITEMS", "FRESH_ANSWERS", "FRESH_PROJECT_ID", "PROJECT_ID", "canned_work_items", "main"]
 
 PROJECT_ID = "6f1c1d1e-3c55-4a39-9d4b-4a2f6f0c0b01"
+FRESH_PROJECT_ID = "9a3e5b7c-1d2f-4e60-8a71-3b4c5d6e7f80"
 CANNED_ITEMS = 20
+#: Answers in the fresh-id pool: 512 x 20 = 10,240 distinct ids, well over the converters' 4,096-entry
+#: cache, and cycled in order, so a least-recently-used cache never hits.
+FRESH_ANSWERS = 512
 _USER_ID = "0b8f1c55-7e0a-4b6a-9a59-2f2a4a8c6d11"
 
 
-def canned_work_items(project_id: str = PROJECT_ID, count: int = CANNED_ITEMS) -> pb.WorkItemsList:
+def canned_work_items(
+    project_id: str = PROJECT_ID, count: int = CANNED_ITEMS, first_id: int = 1
+) -> pb.WorkItemsList:
     now = int(time.time())
     items = [
         pb.WorkItem(
-            id=str(uuid.UUID(int=index + 1, version=4)),
+            id=str(uuid.UUID(int=first_id + index, version=4)),
             item_type=pb.STORY,
             project_id=project_id,
             position=index,
@@ -59,6 +70,20 @@ def _answer_tail() -> bytes:
 
 
 _LIST_TAIL = _answer_tail()
+_FRESH_TAILS = [
+    pb.WebSocketMessage(
+        work_items_list=canned_work_items(FRESH_PROJECT_ID, first_id=1_000_000 + answer * CANNED_ITEMS)
+    ).SerializeToString()
+    for answer in range(FRESH_ANSWERS)
+]
+_fresh_next = 0
+
+
+def _fresh_tail() -> bytes:
+    global _fresh_next
+    tail = _FRESH_TAILS[_fresh_next]
+    _fresh_next = (_fresh_next + 1) % FRESH_ANSWERS
+    return tail
 
 
 def answer(frame: bytes) -> bytes:
@@ -66,7 +91,8 @@ def answer(frame: bytes) -> bytes:
     head = pb.WebSocketMessage(message_id=request.message_id, timestamp=int(time.time()))
     kind = request.WhichOneof("payload")
     if kind == "get_work_items_request":
-        return head.SerializeToString() + _LIST_TAIL
+        fresh = request.get_work_items_request.project_id == FRESH_PROJECT_ID
+        return head.SerializeToString() + (_fresh_tail() if fresh else _LIST_TAIL)
     if kind == "ping":
         head.pong.timestamp = request.ping.timestamp
     elif kind in ("subscribe", "unsubscribe"):

@@ -13,7 +13,10 @@ Clients, all against the same server (``_throughput_server.py``: raw websockets 
   in-memory reader).
 
 Operations: GetWorkItems answered with 20 items, and Ping (no model conversion at all, so it shows
-the client machinery alone). Measured: sequential round trips (p50, p99), and throughput with 1,
+the client machinery alone). The canned GetWorkItems answer repeats the same 20 ids, so the
+converters' id-parse cache always hits; "GetWorkItems (fresh ids)" is answered with ids that never
+repeat within more answers than that cache holds, as real traffic is (sequential p50 and 100 in
+flight only, to bound the run). Measured: sequential round trips (p50, p99), and throughput with 1,
 100 and 1,000 requests in flight on one connection and with 4 connections (100 in flight on each).
 Repetitions are interleaved across clients; each figure is the median over them, with min-max.
 Loopback only; every loop is bounded in count and time. Every answer is checked (20 items, or a
@@ -30,12 +33,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 import _harness as h
 from _raw_client import RawClient
-from _throughput_server import CANNED_ITEMS, PROJECT_ID
+from _throughput_server import CANNED_ITEMS, FRESH_PROJECT_ID, PROJECT_ID
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -55,6 +59,7 @@ from projectmanagement_services.websocket import WebSocketClient, WebSocketOptio
 __all__ = ["main"]
 
 _PROJECT_UUID = uuid.UUID(PROJECT_ID)
+_FRESH_PROJECT_UUID = uuid.UUID(FRESH_PROJECT_ID)
 SERVER_SCRIPT = Path(__file__).with_name("_throughput_server.py")
 
 #: Full-scale counts; --quick and --smoke multiply them by the scale's factor.
@@ -72,7 +77,9 @@ RESILIENT = "ResilientWebSocketClient, telemetry off"
 RESILIENT_SDK = "ResilientWebSocketClient, OTel SDK on"
 
 ITEMS = "GetWorkItems"
+ITEMS_FRESH = "GetWorkItems (fresh ids)"
 PING = "Ping"
+SEQUENTIAL_OPERATIONS = (ITEMS, ITEMS_FRESH, PING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +101,11 @@ LOADS = (
     Load(ITEMS, 1, 100),
     Load(ITEMS, 1, 1_000),
     Load(ITEMS, CONNECTIONS, 100),
+    Load(ITEMS_FRESH, 1, 100),
     Load(PING, 1, 100),
 )
 TARGET_LOAD = Load(ITEMS, 1, 100)
+FRESH_LOAD = Load(ITEMS_FRESH, 1, 100)
 
 
 class BenchClient(Protocol):
@@ -123,7 +132,9 @@ class _RawAdapter:
         if operation == PING:
             await self._client.ping()
             return True
-        items = await self._client.get_work_items(PROJECT_ID)
+        items = await self._client.get_work_items(
+            FRESH_PROJECT_ID if operation == ITEMS_FRESH else PROJECT_ID
+        )
         if self._convert:
             models = [converters.work_item_from_proto(item) for item in items]
             return len(models) == CANNED_ITEMS
@@ -147,7 +158,8 @@ class _ProjectAdapter:
         if operation == PING:
             await self._client.ping()
             return True
-        return len(await self._client.get_work_items(_PROJECT_UUID)) == CANNED_ITEMS
+        project = _FRESH_PROJECT_UUID if operation == ITEMS_FRESH else _PROJECT_UUID
+        return len(await self._client.get_work_items(project)) == CANNED_ITEMS
 
     def pending(self) -> int:
         return self._inner.pending_count
@@ -185,8 +197,16 @@ class Sdk:
 
 def _options(url: str) -> WebSocketOptions:
     # MaxPendingRequests is raised above the default 1,000 so that the 1,000-in-flight run measures
-    # the client, not its back-pressure (the raw baseline has no limit at all).
-    return WebSocketOptions(server_url=url, max_pending_requests=2_000)
+    # the client, not its back-pressure (the raw baseline has no limit at all). The heartbeat pings
+    # only after 30 s of silence, which a connection under load never has; but the idle extra
+    # connections did, and a heartbeat ping whose Pong was still queued behind a loaded loop showed
+    # up as "1 request left pending" in the checks. Pushed out of the run, it measures the same.
+    return WebSocketOptions(
+        server_url=url,
+        max_pending_requests=2_000,
+        heartbeat_interval=timedelta(hours=1),
+        heartbeat_timeout=timedelta(hours=2),
+    )
 
 
 ClientFactory = Callable[[str], Awaitable[BenchClient]]
@@ -278,6 +298,22 @@ class Results:
         return h.Stats(tuple(found)) if found else None
 
 
+async def check_fresh_ids(url: str, checks: h.Checks) -> None:
+    """The fresh-id answers really carry new ids: two in a row share none, the canned ones all."""
+    client = RawClient(url)
+    await client.connect()
+    try:
+        async with asyncio.timeout(30):
+            first = {item.id for item in await client.get_work_items(FRESH_PROJECT_ID)}
+            second = {item.id for item in await client.get_work_items(FRESH_PROJECT_ID)}
+            canned = [{item.id for item in await client.get_work_items(PROJECT_ID)} for _ in range(2)]
+    finally:
+        await client.aclose()
+    checks.expect(len(first) == len(second) == CANNED_ITEMS, "fresh-id answers carry 20 distinct ids")
+    checks.expect(not first & second, "two fresh-id answers in a row share no id")
+    checks.expect(canned[0] == canned[1], "the canned answer repeats the same ids")
+
+
 async def sequential(
     client: BenchClient, operation: str, calls: int, deadline: h.Deadline, checks: h.Checks, name: str
 ) -> list[float]:
@@ -339,16 +375,17 @@ async def run(scale: h.Scale, max_seconds: float) -> int:
         try:
             for name, factory in factories.items():
                 clients[name] = [await factory(url) for _ in range(CONNECTIONS)]
+            await check_fresh_ids(url, checks)
             # Warm-up: connections, imports and caches before anything is timed.
             for name, own in clients.items():
-                for operation in (ITEMS, PING):
+                for operation in SEQUENTIAL_OPERATIONS:
                     await sequential(own[0], operation, max(5, seq_calls // 10), total, checks, name)
             for repetition in range(scale.repetitions):
                 if total.expired:
                     h.console.print(f"note: --max-seconds reached after {repetition} repetition(s)")
                     break
                 for name, own in clients.items():
-                    for operation in (ITEMS, PING):
+                    for operation in SEQUENTIAL_OPERATIONS:
                         bound = h.Deadline(min(MEASUREMENT_SECONDS, total.remaining))
                         latencies = await sequential(own[0], operation, seq_calls, bound, checks, name)
                         results.add(name, f"{operation} p50", h.percentile(latencies, 0.50))
@@ -371,7 +408,7 @@ def report(names: list[str], results: Results, scale: h.Scale) -> None:
         "Sequential round trips (per-repetition percentiles; median over repetitions, min-max)",
         ["client", "operation", "p50", "p50 min - max", "p50 vs raw", "p99", "p99 min - max"],
     )
-    for operation in (ITEMS, PING):
+    for operation in SEQUENTIAL_OPERATIONS:
         raw50 = results.stats(RAW, f"{operation} p50")
         for name in names:
             p50, p99 = results.stats(name, f"{operation} p50"), results.stats(name, f"{operation} p99")
@@ -408,22 +445,27 @@ def report(names: list[str], results: Results, scale: h.Scale) -> None:
 
 
 def verdicts(results: Results) -> list[h.TargetVerdict]:
+    """The issue's targets on the canned answer, then the same on fresh ids (what real traffic gets)."""
     out: list[h.TargetVerdict] = []
-    for resilient in (RESILIENT, RESILIENT_SDK):
-        raw_tp, res_tp = results.stats(RAW, TARGET_LOAD.label), results.stats(resilient, TARGET_LOAD.label)
-        target = f"{resilient}: >= 80 % of raw throughput, {TARGET_LOAD.label}"
-        if raw_tp and res_tp:
-            ratio = res_tp.median / raw_tp.median
-            out.append(h.TargetVerdict(target, f"{ratio:.0%}", ratio >= 0.8))
-        else:
-            out.append(h.TargetVerdict(target, "not measured", None))
-        raw_p50, res_p50 = results.stats(RAW, f"{ITEMS} p50"), results.stats(resilient, f"{ITEMS} p50")
-        target = f"{resilient}: adds <= 20 % to sequential {ITEMS} p50"
-        if raw_p50 and res_p50:
-            added = res_p50.median / raw_p50.median - 1
-            out.append(h.TargetVerdict(target, f"{added:+.0%}", added <= 0.2))
-        else:
-            out.append(h.TargetVerdict(target, "not measured", None))
+    for load, operation in ((TARGET_LOAD, ITEMS), (FRESH_LOAD, ITEMS_FRESH)):
+        for resilient in (RESILIENT, RESILIENT_SDK):
+            raw_tp, res_tp = results.stats(RAW, load.label), results.stats(resilient, load.label)
+            target = f"{resilient}: >= 80 % of raw throughput, {load.label}"
+            if raw_tp and res_tp:
+                ratio = res_tp.median / raw_tp.median
+                out.append(h.TargetVerdict(target, f"{ratio:.0%}", ratio >= 0.8))
+            else:
+                out.append(h.TargetVerdict(target, "not measured", None))
+            raw_p50, res_p50 = (
+                results.stats(RAW, f"{operation} p50"),
+                results.stats(resilient, f"{operation} p50"),
+            )
+            target = f"{resilient}: adds <= 20 % to sequential {operation} p50"
+            if raw_p50 and res_p50:
+                added = res_p50.median / raw_p50.median - 1
+                out.append(h.TargetVerdict(target, f"{added:+.0%}", added <= 0.2))
+            else:
+                out.append(h.TargetVerdict(target, "not measured", None))
     return out
 
 
