@@ -44,6 +44,13 @@ CREATE TABLE IF NOT EXISTS work_items (
 );
 CREATE INDEX IF NOT EXISTS work_items_project ON work_items (project_id, parent_id);
 CREATE INDEX IF NOT EXISTS work_items_parent ON work_items (parent_id);
+-- Soft deletes keep every row: without these, each create's MAX() and each list read would scan
+-- the project's whole history, so a long-lived project slows down with every delete.
+CREATE INDEX IF NOT EXISTS work_items_number ON work_items (project_id, item_number);
+CREATE INDEX IF NOT EXISTS work_items_live_position
+    ON work_items (project_id, parent_id, position) WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS work_items_live_list
+    ON work_items (project_id, position, item_number) WHERE deleted_at IS NULL;
 CREATE TABLE IF NOT EXISTS sprints (
     id TEXT PRIMARY KEY, project_id TEXT NOT NULL, name TEXT NOT NULL, goal TEXT,
     start_date INTEGER NOT NULL, end_date INTEGER NOT NULL, status INTEGER NOT NULL,
