@@ -886,6 +886,8 @@ class _Run:
         message_id = str(uuid.uuid4())
         try:
             item = await client.create_work_item(request, message_id=message_id)
+        except CircuitOpenException:
+            raise  # refused before sending: certainly not applied, nothing to settle
         except Exception:
             # Applied or not? Only the server knows: re-sent later with the same message_id.
             self.ledger.unknown_creates[index].append((message_id, request))
@@ -936,6 +938,8 @@ class _Run:
         del owned[item_id]  # never updated again by this worker, whatever happens
         try:
             await client.delete_work_item(item_id)
+        except CircuitOpenException:
+            raise  # refused before sending: the item certainly stays, and the ledger still counts it
         except Exception:
             self.ledger.unknown_deletes[index].append(item_id)
             raise

@@ -16,6 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from projectmanagement_core.exceptions import (
+    CircuitOpenException,
+    ConnectionException,
+    RequestTimeoutException,
+)
 from projectmanagement_services.cli import main
 from projectmanagement_services.demo import demo_settings, run_chaos
 from projectmanagement_services.settings import AppSettings
@@ -116,3 +121,45 @@ async def test_pm_demo_applies_config_environment_and_otel(
         await receiver.wait_for_spans_async("pm CreateWorkItem", timeout=10)
     services = {span.resource["service.name"] for span in receiver.spans_named("pm CreateWorkItem")}
     assert services == {"pm-demo-ci"}
+
+
+class _RefusingClient:
+    """Answers every write with one exception: enough to exercise the engine's outcome ledger."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def create_work_item(self, *args: object, **kwargs: object) -> None:
+        raise self.error
+
+    async def delete_work_item(self, *args: object, **kwargs: object) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "hidden"),
+    [
+        (CircuitOpenException(timedelta(seconds=1)), False),  # refused before sending: not applied
+        (ConnectionException("dropped"), True),  # may have applied: settled later
+        (RequestTimeoutException("CreateWorkItem", timedelta(seconds=1)), True),
+    ],
+)
+async def test_only_operations_that_may_have_applied_wait_to_be_settled(
+    tmp_path: Path, error: Exception, hidden: bool
+) -> None:
+    import random
+
+    from projectmanagement_services.demo import _Run
+
+    run = _Run(1.0, 1, 1, None, tmp_path)
+    run.ledger.unknown_creates[0] = []
+    run.ledger.unknown_deletes[0] = []
+    client = _RefusingClient(error)
+    item_id = uuid.uuid4()
+    with pytest.raises(type(error)):
+        await run._create(client, uuid.uuid4(), 0, 1, {})  # type: ignore[arg-type]
+    with pytest.raises(type(error)):
+        await run._delete(client, random.Random(0), {item_id: 1}, 0)  # type: ignore[arg-type]
+    assert bool(run.ledger.unknown_creates[0]) is hidden
+    assert run.ledger.unknown_deletes[0] == ([item_id] if hidden else [])
+    assert run.ledger.items == 0  # nothing acknowledged either way
