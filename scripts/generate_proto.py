@@ -21,8 +21,13 @@ def generate(out_dir: Path) -> None:
     from grpc_tools import protoc  # imported late: a dev-only dependency
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    # The mypy-protobuf plugin is found next to this interpreter, never on the shell's PATH.
+    plugin = Path(sys.executable).parent / (
+        "protoc-gen-mypy.exe" if sys.platform == "win32" else "protoc-gen-mypy"
+    )
     args = [
         "protoc",
+        f"--plugin=protoc-gen-mypy={plugin}",
         f"--proto_path={PROTO_DIR}",
         f"--python_out={out_dir}",
         f"--mypy_out={out_dir}",
