@@ -3,9 +3,12 @@
 As the .NET plan's ``ServiceCollection`` registrations (design.md section 7). The graph, each arrow
 "is built from"::
 
-    settings -> *_options -> telemetry_providers -> telemetry -> health -> inner_client
-             -> circuit_breaker, retry_policy, reconnection -> client -> work_items, sprints
+    settings_source -> settings -> *_options -> telemetry_providers -> telemetry -> health
+             -> inner_client -> circuit_breaker, retry_policy, reconnection -> client
+             -> work_items, sprints
              -> lifecycle (connect on start, close everything on stop)
+    settings, circuit_breaker, retry_policy, reconnection, inner_client -> settings_monitor
+             -> settings_watch (watches the files while running, with Settings:ReloadOnChange)
 
 Components take plain constructor arguments and never import this module; only this module knows
 how they fit together. Every provider can be overridden (``container.clock.override(...)``), and a
@@ -204,7 +207,9 @@ class PmContainer(containers.DeclarativeContainer):
     last; not ``config.overrides``, a name every provider already uses for itself).
 
     Override ``settings`` to supply ``AppSettings`` directly (a host container passes
-    ``settings=`` to ``providers.Container``); override ``clock``/``sleep``/``random``, the
+    ``settings=`` to ``providers.Container``), or ``settings_source`` (a ``SettingsSource``) to
+    say where they are loaded from: only then can ``Settings:ReloadOnChange`` load them again.
+    Override ``clock``/``sleep``/``random``, the
     ``connection_factory`` (transport seam), ``inner_client`` or ``telemetry_providers`` in tests.
     """
 
