@@ -13,6 +13,7 @@ from projectmanagement_services.container import (
     running,
 )
 from projectmanagement_services.settings import AppSettings, SettingsError
+from projectmanagement_services.settings_monitor import SettingsMonitor, SettingsReload, SettingsSource
 from projectmanagement_services.telemetry_setup import TelemetryProviders, configure_telemetry
 
 __all__ = [
@@ -22,6 +23,9 @@ __all__ = [
     "PmContainer",
     "ProjectManagementContainer",
     "SettingsError",
+    "SettingsMonitor",
+    "SettingsReload",
+    "SettingsSource",
     "SystemClock",
     "TelemetryProviders",
     "__version__",

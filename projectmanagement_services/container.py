@@ -3,9 +3,12 @@
 As the .NET plan's ``ServiceCollection`` registrations (design.md section 7). The graph, each arrow
 "is built from"::
 
-    settings -> *_options -> telemetry_providers -> telemetry -> health -> inner_client
-             -> circuit_breaker, retry_policy, reconnection -> client -> work_items, sprints
+    settings_source -> settings -> *_options -> telemetry_providers -> telemetry -> health
+             -> inner_client -> circuit_breaker, retry_policy, reconnection -> client
+             -> work_items, sprints
              -> lifecycle (connect on start, close everything on stop)
+    settings, circuit_breaker, retry_policy, reconnection, inner_client -> settings_monitor
+             -> settings_watch (watches the files while running, with Settings:ReloadOnChange)
 
 Components take plain constructor arguments and never import this module; only this module knows
 how they fit together. Every provider can be overridden (``container.clock.override(...)``), and a
@@ -43,7 +46,8 @@ from projectmanagement_services.resilience.circuit_breaker import CircuitBreaker
 from projectmanagement_services.resilience.reconnection_service import ReconnectionService
 from projectmanagement_services.resilience.resilient_client import ResilientWebSocketClient
 from projectmanagement_services.resilience.retry_policy import RetryPolicy
-from projectmanagement_services.settings import AppSettings
+from projectmanagement_services.settings import AppSettings, SettingsError
+from projectmanagement_services.settings_monitor import SettingsMonitor, SettingsSource
 from projectmanagement_services.state.entity_store import EntityStore, ResyncSource
 from projectmanagement_services.state.sprint_store import SprintStore
 from projectmanagement_services.state.work_item_store import WorkItemStore
@@ -52,7 +56,7 @@ from projectmanagement_services.telemetry_setup import TelemetryProviders, confi
 from projectmanagement_services.websocket.client import WebSocketClient
 from projectmanagement_services.websocket.connection import ConnectionFactory
 from projectmanagement_services.websocket.health import ConnectionHealthTracker
-from projectmanagement_services.websocket.options import WebSocketOptions
+from projectmanagement_services.websocket.options import LIVE_OPTIONS, WebSocketOptions
 
 __all__ = ["PmContainer", "ProjectManagementContainer", "create_container", "running"]
 
@@ -61,15 +65,68 @@ _log = logging.getLogger(__name__)
 _Store = TypeVar("_Store", bound=EntityStore[Any])
 _Container = TypeVar("_Container", bound=containers.Container)
 
+_CIRCUIT_BREAKER_OPTIONS = operator.attrgetter("project_management.circuit_breaker")
+_RETRY_POLICY_OPTIONS = operator.attrgetter("project_management.retry_policy")
+_RECONNECTION_OPTIONS = operator.attrgetter("project_management.reconnection")
+_WEB_SOCKET_OPTIONS = operator.attrgetter("project_management.web_socket")
+
 #: Ports a ws:// or wss:// URL implies when it names none (``server.port`` on spans).
 _DEFAULT_PORTS = {"ws": 80, "wss": 443}
 
 
-def _load_settings(
-    config_path: str | Path | None, environment: str | None, overrides: Mapping[str, Any] | None
-) -> AppSettings:
-    """``AppSettings.load`` with the container's ``config`` values (all optional)."""
-    return AppSettings.load(config_path, environment=environment, overrides=overrides)
+def _load_settings(source: SettingsSource | None) -> AppSettings:
+    """``AppSettings.load`` as ``settings_source`` says (the container's ``config`` values)."""
+    if source is None:
+        raise TypeError("no settings_source: override settings or settings_source")
+    return source.load()
+
+
+def _settings_monitor(
+    settings: AppSettings,
+    source: SettingsSource | None,
+    breaker: CircuitBreaker,
+    retry: RetryPolicy,
+    reconnection: ReconnectionService,
+    inner_client: object,
+) -> SettingsMonitor:
+    """The monitor with every component that applies options live registered (design.md section 8).
+
+    A section whose component has no ``update_options`` (a test double as ``inner_client``) is
+    simply not registered: its changes are then reported as needing a restart.
+    """
+    monitor = SettingsMonitor(settings, source)
+    pm = "ProjectManagement"
+    monitor.register(f"{pm}:CircuitBreaker", breaker.update_options, _CIRCUIT_BREAKER_OPTIONS)
+    monitor.register(f"{pm}:RetryPolicy", retry.update_options, _RETRY_POLICY_OPTIONS)
+    monitor.register(f"{pm}:Reconnection", reconnection.update_options, _RECONNECTION_OPTIONS)
+    update_client = getattr(inner_client, "update_options", None)
+    if callable(update_client):
+        monitor.register(f"{pm}:WebSocket", update_client, _WEB_SOCKET_OPTIONS, keys=LIVE_OPTIONS)
+    return monitor
+
+
+async def _settings_watch(monitor: SettingsMonitor, settings: AppSettings) -> AsyncIterator[SettingsMonitor]:
+    """With ``Settings:ReloadOnChange``, watch the settings files while the container runs."""
+    if settings.project_management.settings.reload_on_change:
+        source = monitor.source
+        if source is not None and _loads_as(source, settings):
+            monitor.start_watching()
+        else:
+            _log.warning(
+                "Settings:ReloadOnChange is on, but these settings were not loaded from the container's "
+                "settings_source; not watching (override settings_source instead of settings)"
+            )
+    try:
+        yield monitor
+    finally:
+        await monitor.aclose()
+
+
+def _loads_as(source: SettingsSource, settings: AppSettings) -> bool:
+    try:
+        return source.load() == settings
+    except SettingsError:
+        return False
 
 
 def _telemetry_pipeline(options: TelemetryOptions) -> Iterator[TelemetryProviders | None]:
@@ -150,18 +207,20 @@ class PmContainer(containers.DeclarativeContainer):
     last; not ``config.overrides``, a name every provider already uses for itself).
 
     Override ``settings`` to supply ``AppSettings`` directly (a host container passes
-    ``settings=`` to ``providers.Container``); override ``clock``/``sleep``/``random``, the
+    ``settings=`` to ``providers.Container``), or ``settings_source`` (a ``SettingsSource``) to
+    say where they are loaded from: only then can ``Settings:ReloadOnChange`` load them again.
+    Override ``clock``/``sleep``/``random``, the
     ``connection_factory`` (transport seam), ``inner_client`` or ``telemetry_providers`` in tests.
     """
 
     config = providers.Configuration()
 
     # -- settings and options ------------------------------------------------------------------
+    settings_source: providers.Provider[SettingsSource | None] = providers.Singleton(
+        SettingsSource, config.config_path, config.environment, config.settings_overrides
+    )
     settings = providers.Dependency(
-        instance_of=AppSettings,
-        default=providers.Singleton(
-            _load_settings, config.config_path, config.environment, config.settings_overrides
-        ),
+        instance_of=AppSettings, default=providers.Singleton(_load_settings, settings_source)
     )
     web_socket_options = providers.Callable(operator.attrgetter("project_management.web_socket"), settings)
     circuit_breaker_options = providers.Callable(
@@ -226,6 +285,18 @@ class PmContainer(containers.DeclarativeContainer):
     work_items = providers.Singleton(_with_resync, providers.Factory(WorkItemStore, client), reconnection)
     sprints = providers.Singleton(_with_resync, providers.Factory(SprintStore, client), reconnection)
 
+    # -- live settings (Settings:ReloadOnChange) ------------------------------------------------
+    settings_monitor = providers.Singleton(
+        _settings_monitor,
+        settings,
+        settings_source,
+        circuit_breaker,
+        retry_policy,
+        reconnection,
+        inner_client,
+    )
+    settings_watch = providers.Resource(_settings_watch, settings_monitor, settings)
+
     # -- lifecycle -----------------------------------------------------------------------------
     lifecycle = providers.Resource(
         _client_lifecycle, client, reconnection, work_items, sprints, telemetry_providers
@@ -253,6 +324,7 @@ def create_container(
         if config_path is not None or environment is not None or overrides is not None:
             raise TypeError("pass either settings or config_path/environment/overrides, not both")
         container.settings.override(providers.Object(settings))
+        container.settings_source.override(providers.Object(None))
     else:
         container.config.from_dict(
             {"config_path": config_path, "environment": environment, "settings_overrides": overrides}

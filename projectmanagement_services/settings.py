@@ -53,6 +53,8 @@ __all__ = [
     "LoggingOptions",
     "ProjectManagementSettings",
     "SettingsError",
+    "SettingsOptions",
+    "settings_files",
 ]
 
 _log = logging.getLogger(__name__)
@@ -146,6 +148,16 @@ class LoggingOptions(OptionsModel):
             logging.getLogger(name).setLevel(level.python_level)
 
 
+class SettingsOptions(OptionsModel):
+    """The ``Settings`` section: how the settings themselves behave once the client runs.
+
+    ``reload_on_change``: watch the settings files and apply valid changes live (as .NET's
+    ``reloadOnChange: true``); off by default so that a deployment changes only when restarted.
+    """
+
+    reload_on_change: bool = False
+
+
 class ProjectManagementSettings(OptionsModel):
     """The ``ProjectManagement`` section: one options object per component."""
 
@@ -154,6 +166,7 @@ class ProjectManagementSettings(OptionsModel):
     retry_policy: RetryPolicyOptions = Field(default_factory=RetryPolicyOptions)
     reconnection: ReconnectionOptions = Field(default_factory=ReconnectionOptions)
     telemetry: TelemetryOptions = Field(default_factory=TelemetryOptions)
+    settings: SettingsOptions = Field(default_factory=SettingsOptions)
 
     @field_validator("telemetry")
     @classmethod
@@ -245,17 +258,14 @@ class AppSettings(BaseSettings):
         """
         variables: Mapping[str, str] = os.environ if env is None else env
         layers = _Layers(cls)
-        explicit = config_path is not None
-        base_file = Path(config_path) if config_path is not None else Path.cwd() / DEFAULT_SETTINGS_FILE
+        base_file, *environment_file = settings_files(config_path, environment=environment, env=variables)
         if base_file.is_file():
             layers.add_file(base_file)
-        elif explicit:
+        elif config_path is not None:
             layers.problems.append(("", f"settings file {base_file} not found"))
-        environment_name = environment if environment is not None else variables.get(ENVIRONMENT_VARIABLE)
-        if environment_name:
-            environment_file = base_file.with_name(f"{base_file.stem}.{environment_name}{base_file.suffix}")
-            if environment_file.is_file():
-                layers.add_file(environment_file)
+        for optional in environment_file:
+            if optional.is_file():
+                layers.add_file(optional)
         layers.add_environment(variables)
         if overrides:
             layers.add(overrides, "overrides in code", known_sections_only=False)
@@ -273,6 +283,26 @@ class AppSettings(BaseSettings):
                 token.get_secret_value() if token is not None else None
             )
         return document
+
+
+def settings_files(
+    config_path: str | Path | None = None,
+    *,
+    environment: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[Path, ...]:
+    """The files ``AppSettings.load`` reads with these arguments, whether they exist yet or not.
+
+    The base file first (``./appsettings.json`` when ``config_path`` is None), then the
+    environment's ``{stem}.{Environment}.json`` when an environment is named. A watcher watches
+    exactly these (design.md section 8: settings may be watched for changes).
+    """
+    variables: Mapping[str, str] = os.environ if env is None else env
+    base_file = Path(config_path) if config_path is not None else Path.cwd() / DEFAULT_SETTINGS_FILE
+    environment_name = environment if environment is not None else variables.get(ENVIRONMENT_VARIABLE)
+    if not environment_name:
+        return (base_file,)
+    return base_file, base_file.with_name(f"{base_file.stem}.{environment_name}{base_file.suffix}")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -110,8 +110,11 @@ class TelemetryOptions(OptionsModel):
     """Where telemetry goes (appsettings ``Telemetry``). ``none`` leaves the host's providers alone."""
 
     service_name: str = Field(default="pm-client", min_length=1)
-    exporter: Literal["none", "console", "otlp"] = "none"
+    exporter: Literal["none", "console", "otlp", "prometheus"] = "none"
     otlp_endpoint: str = "http://127.0.0.1:4318"
+    #: Loopback port of the ``prometheus`` exporter's ``/metrics`` (9464: OpenTelemetry's usual
+    #: Prometheus port); 0 lets the OS choose (tests read the bound port back).
+    prometheus_port: int = Field(default=9464, ge=0, le=65535)
     resource_attributes: dict[str, str] = Field(default_factory=dict)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, TextIO
 
@@ -20,18 +21,28 @@ from projectmanagement_services.telemetry import TelemetryOptions
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import MetricExporter
+    from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
 
-__all__ = ["OTLP_METRICS_PATH", "OTLP_TRACES_PATH", "TelemetryProviders", "configure_telemetry"]
+__all__ = [
+    "OTLP_METRICS_PATH",
+    "OTLP_TRACES_PATH",
+    "PROMETHEUS_HOST",
+    "PROMETHEUS_PATH",
+    "TelemetryProviders",
+    "configure_telemetry",
+]
 
 _log = logging.getLogger(__name__)
 
 #: OTLP/HTTP signal paths appended to ``OtlpEndpoint`` (the collector's base URL).
 OTLP_TRACES_PATH: Final = "/v1/traces"
 OTLP_METRICS_PATH: Final = "/v1/metrics"
+#: The ``prometheus`` exporter listens on loopback only: a scrape target, never a public endpoint.
+PROMETHEUS_HOST: Final = "127.0.0.1"
+PROMETHEUS_PATH: Final = "/metrics"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +54,16 @@ class TelemetryProviders:
         meter_provider: an SDK ``MeterProvider`` with a periodic reader on the exporter.
         tracer_provider_is_global: whether it was installed as the process-wide provider.
         meter_provider_is_global: likewise for metrics.
+        metrics_url: with ``Exporter: prometheus``, where ``/metrics`` is served (the bound
+            port, also when ``PrometheusPort`` is 0); else ``None``.
     """
 
     tracer_provider: TracerProvider
     meter_provider: MeterProvider
     tracer_provider_is_global: bool = False
     meter_provider_is_global: bool = False
+    metrics_url: str | None = None
+    _stop_serving: Callable[[], None] | None = None
 
     def force_flush(self, timeout_millis: int = 10_000) -> bool:
         """Export everything recorded so far; ``True`` when both signals were flushed in time."""
@@ -60,6 +75,8 @@ class TelemetryProviders:
         """Flush and stop both pipelines (exporter threads and HTTP sessions included)."""
         self.tracer_provider.shutdown()
         self.meter_provider.shutdown()
+        if self._stop_serving is not None:
+            self._stop_serving()
 
 
 def configure_telemetry(
@@ -94,20 +111,67 @@ def configure_telemetry(
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     resource = _resource(options, service_version)
-    span_exporter, metric_exporter = _exporters(options, console_out)
-    tracer_provider = TracerProvider(resource=resource)
-    tracer_provider.add_span_processor(BatchSpanProcessor(span_exporter))
-    meter_provider = MeterProvider(
-        resource=resource, metric_readers=[PeriodicExportingMetricReader(metric_exporter)]
-    )
+    metrics_url: str | None = None
+    stop_serving: Callable[[], None] | None = None
+    if options.exporter == "prometheus":
+        from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+        # Prometheus takes metrics only: spans are not sampled, so they cost next to nothing.
+        tracer_provider = TracerProvider(resource=resource, sampler=ALWAYS_OFF)
+        reader, metrics_url, stop_serving = _prometheus_reader(options.prometheus_port)
+        meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
+    else:
+        span_exporter, metric_exporter = _exporters(options, console_out)
+        tracer_provider = TracerProvider(resource=resource)
+        tracer_provider.add_span_processor(BatchSpanProcessor(span_exporter))
+        meter_provider = MeterProvider(
+            resource=resource, metric_readers=[PeriodicExportingMetricReader(metric_exporter)]
+        )
     tracer_global = meter_global = False
     if set_global:
         tracer_global = _install_tracer_provider(tracer_provider)
         meter_global = _install_meter_provider(meter_provider)
     _log.info(
-        "telemetry export configured: exporter=%s service.name=%s", options.exporter, options.service_name
+        "telemetry export configured: exporter=%s service.name=%s%s",
+        options.exporter,
+        options.service_name,
+        f" metrics={metrics_url}" if metrics_url else "",
     )
-    return TelemetryProviders(tracer_provider, meter_provider, tracer_global, meter_global)
+    return TelemetryProviders(
+        tracer_provider, meter_provider, tracer_global, meter_global, metrics_url, stop_serving
+    )
+
+
+def _prometheus_reader(port: int) -> tuple[MetricReader, str, Callable[[], None]]:
+    """A pull reader and its ``/metrics`` server on loopback, on a registry of its own.
+
+    Its own ``CollectorRegistry`` (not prometheus_client's global one): two clients in one process
+    (or a host that uses prometheus_client itself) must not collide on metric names.
+    """
+    try:
+        from opentelemetry.exporter.prometheus import PrometheusMetricReader
+        from prometheus_client import CollectorRegistry, start_http_server
+    except ImportError as exc:
+        raise RuntimeError(
+            "Telemetry:Exporter prometheus needs the prometheus extra: pip install 'pm-resilience[prometheus]'"
+        ) from exc
+
+    registry = CollectorRegistry(auto_describe=True)
+    reader = PrometheusMetricReader(registry=registry)
+    try:
+        server, thread = start_http_server(port, addr=PROMETHEUS_HOST, registry=registry)
+    except OSError as exc:
+        raise RuntimeError(
+            f"Telemetry:PrometheusPort {port}: cannot serve /metrics on {PROMETHEUS_HOST}: {exc.strerror or exc}"
+        ) from exc
+    url = f"http://{PROMETHEUS_HOST}:{server.server_port}{PROMETHEUS_PATH}"
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    return reader, url, stop
 
 
 def _resource(options: TelemetryOptions, service_version: str | None) -> Resource:

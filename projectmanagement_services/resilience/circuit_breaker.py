@@ -157,6 +157,23 @@ class CircuitBreaker:
     def options(self) -> CircuitBreakerOptions:
         return self._options
 
+    def update_options(self, options: CircuitBreakerOptions) -> None:
+        """Apply new options live (settings reload), keeping the state and the calls in flight.
+
+        The failures still inside the new ``failure_window`` keep counting (the newest
+        ``failure_threshold`` of them: only those can decide), an Open period keeps the end it
+        was given, and probes already admitted finish as they started; the new numbers decide
+        from the next call on.
+        """
+        with self._lock:
+            self._options = options
+            self._threshold = options.failure_threshold
+            self._window = options.failure_window.total_seconds()
+            self._open_duration = options.open_duration.total_seconds()
+            self._max_probes = options.half_open_max_probes
+            self._close_after = options.half_open_success_threshold
+            self._failures = deque(self._failures, maxlen=self._threshold)
+
     @property
     def state(self) -> CircuitState:
         """The current state; an Open breaker whose time is up becomes HalfOpen here."""

@@ -176,6 +176,12 @@ class ReconnectionService:
     def options(self) -> ReconnectionOptions:
         return self._options
 
+    def update_options(self, options: ReconnectionOptions) -> None:
+        """Apply new options live (settings reload), also to a reconnect loop already running:
+        its next delay and its attempt limit are the new ones; the position in the backoff
+        schedule is kept."""
+        self._options = options
+
     async def wait_idle(self) -> None:
         """Wait until no reconnect loop runs (returns at once when none does)."""
         task = self._task
@@ -259,10 +265,10 @@ class ReconnectionService:
     async def _run(self, change: ConnectionStateChange, started: float) -> None:
         telemetry = self._telemetry
         with telemetry.start_reconnect_span() as span:
-            max_attempts = self._options.max_attempts
             last_error: BaseException | None = change.error
             attempt = 0
-            while max_attempts is None or attempt < max_attempts:
+            # The limit is read per attempt: a settings reload may change it mid-outage.
+            while (max_attempts := self._options.max_attempts) is None or attempt < max_attempts:
                 attempt += 1
                 delay = self._next_delay()
                 self.on_reconnecting.emit(attempt)

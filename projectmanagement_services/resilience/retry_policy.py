@@ -71,6 +71,13 @@ class RetryPolicy:
     def options(self) -> RetryPolicyOptions:
         return self._options
 
+    def update_options(self, options: RetryPolicyOptions) -> None:
+        """Apply new options live (settings reload): operations already running keep the ones
+        they started with, so one operation never mixes two schedules."""
+        self._options = options
+        self._initial = options.initial_delay.total_seconds()
+        self._max_delay = options.max_delay.total_seconds()
+
     async def execute(
         self,
         operation: Callable[[], Awaitable[T]],
@@ -83,7 +90,7 @@ class RetryPolicy:
         ``operation`` is called afresh for every attempt (a coroutine cannot be awaited twice).
         Raises the last attempt's exception, unchanged.
         """
-        options = self._options
+        options, initial, max_delay = self._options, self._initial, self._max_delay
         attempt = 1
         previous: float | None = None
         try:
@@ -95,8 +102,8 @@ class RetryPolicy:
                         raise
                     previous = compute_delay(
                         attempt,
-                        initial=self._initial,
-                        max_delay=self._max_delay,
+                        initial=initial,
+                        max_delay=max_delay,
                         multiplier=options.backoff_multiplier,
                         jitter=options.jitter,
                         random=self._random,

@@ -71,7 +71,7 @@ from projectmanagement_services.websocket.connection_state import IllegalTransit
 from projectmanagement_services.websocket.event_slot import EventSlot
 from projectmanagement_services.websocket.health import ConnectionHealthTracker
 from projectmanagement_services.websocket.instrumentation import WebSocketInstrumentation
-from projectmanagement_services.websocket.options import WebSocketOptions
+from projectmanagement_services.websocket.options import LIVE_OPTIONS, WebSocketOptions
 from projectmanagement_services.websocket.pending_requests import PendingRequests
 from projectmanagement_services.websocket.protocol import (
     Ack,
@@ -156,6 +156,7 @@ class WebSocketClient:
         self._tasks: set[asyncio.Task[None]] = set()
         self._connected_at = 0.0
         self._last_ping_at = -math.inf
+        self._heartbeat: asyncio.Task[None] | None = None
         self._dropped: Counter[str] = Counter()
         self._warnings_received = 0
 
@@ -177,6 +178,23 @@ class WebSocketClient:
     @property
     def options(self) -> WebSocketOptions:
         return self._options
+
+    def update_options(self, options: WebSocketOptions) -> None:
+        """Apply the timeouts and heartbeat of ``options`` live (``LIVE_OPTIONS``); keep the rest.
+
+        The connection and every pending request stay as they are: a request already waiting
+        keeps the timeout it started with, the next ones use the new one, and a running heartbeat
+        restarts at once on the new interval and timeout (its silence clock is kept). The
+        address, identity and limits (``server_url``, ``auth_token``...) need a new client.
+        Call it on the client's event loop.
+        """
+        self._options = self._options.model_copy(
+            update={name: getattr(options, name) for name in LIVE_OPTIONS}
+        )
+        heartbeat, conn = self._heartbeat, self._conn
+        if heartbeat is not None and not heartbeat.done() and conn is not None:
+            heartbeat.cancel()
+            self._heartbeat = self._spawn(self._heartbeat_loop(conn), "pm-ws heartbeat")
 
     @property
     def state(self) -> ConnectionState:
@@ -235,7 +253,7 @@ class WebSocketClient:
             self._last_ping_at = -math.inf
             self._health.mark_connected()
             self._spawn(self._read_loop(conn), "pm-ws reader")
-            self._spawn(self._heartbeat_loop(conn), "pm-ws heartbeat")
+            self._heartbeat = self._spawn(self._heartbeat_loop(conn), "pm-ws heartbeat")
             self._transition(_S.CONNECTED)
             _log.info("connected to %s", self._options.server_url)
 
@@ -296,10 +314,11 @@ class WebSocketClient:
         self._state = new
         self.on_state_changed.emit(ConnectionStateChange(previous, new, error))
 
-    def _spawn(self, coro: Any, name: str) -> None:
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _drain_tasks(self) -> None:
         current = asyncio.current_task()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Final
 from uuid import UUID
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
@@ -11,7 +12,11 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from projectmanagement_services.durations import Duration
 from projectmanagement_services.options_base import OptionsModel
 
-__all__ = ["WebSocketOptions"]
+__all__ = ["LIVE_OPTIONS", "WebSocketOptions"]
+
+#: The options a running client applies live (``WebSocketClient.update_options``); changing any
+#: other (the address, the identity, the frame and backpressure limits) needs a new client.
+LIVE_OPTIONS: Final = ("connect_timeout", "request_timeout", "heartbeat_interval", "heartbeat_timeout")
 
 
 class WebSocketOptions(OptionsModel):

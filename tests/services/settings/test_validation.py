@@ -125,9 +125,17 @@ RULES = [
         "Telemetry__Exporter",
         "jaeger",
         "ProjectManagement:Telemetry:Exporter",
-        "must be one of 'none', 'console' or 'otlp'",
+        "must be one of 'none', 'console', 'otlp' or 'prometheus'",
     ),
     ("Telemetry__ServiceName", "", "ProjectManagement:Telemetry:ServiceName", "must not be empty"),
+    ("Telemetry__PrometheusPort", "70000", "ProjectManagement:Telemetry:PrometheusPort", "must be <= 65535"),
+    ("Telemetry__PrometheusPort", "-1", "ProjectManagement:Telemetry:PrometheusPort", "must be >= 0"),
+    (
+        "Settings__ReloadOnChange",
+        "maybe",
+        "ProjectManagement:Settings:ReloadOnChange",
+        "must be true or false",
+    ),
     (
         "Telemetry__OtlpEndpoint",
         "grpc://collector:4317",
