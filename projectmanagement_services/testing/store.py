@@ -11,6 +11,7 @@ an fsync; a crash may lose the last commits, which is acceptable for a test and 
 from __future__ import annotations
 
 import sqlite3
+from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -292,9 +293,36 @@ class SqliteStore:
         return items
 
     def with_hierarchy(self, item: pb.WorkItem) -> pb.WorkItem:
-        """``item`` with its ancestor and descendant ids, computed over its project's live items."""
-        live = [other for other in self.work_items(item.project_id) if other.id != item.id]
-        fill_hierarchy([*live, item])
+        """``item`` with the ids :func:`fill_hierarchy` would give it among its project's live items.
+
+        Walked with indexed lookups instead of loading the project, so a create stays cheap however
+        large the project grows.
+        """
+        del item.ancestor_ids[:]
+        del item.descendant_ids[:]
+        seen = {item.id}
+        current: pb.WorkItem | None = item
+        while current is not None and current.HasField("parent_id") and current.parent_id not in seen:
+            parent_id = current.parent_id
+            seen.add(parent_id)
+            item.ancestor_ids.append(parent_id)
+            current = self.work_item(parent_id)
+            if current is not None and current.project_id != item.project_id:
+                current = None  # outside the project's live items: the walk ends here
+        seen = {item.id}
+        queue = deque([item.id])  # breadth first, each node's children in list order, as hierarchy.rs
+        while queue:
+            rows = self._connection.execute(
+                "SELECT id FROM work_items WHERE parent_id = ? AND project_id = ? AND deleted_at IS NULL"
+                " ORDER BY position, rowid",
+                (queue.popleft(), item.project_id),
+            )
+            for row in rows:
+                child = str(row[0])
+                if child not in seen:
+                    seen.add(child)
+                    item.descendant_ids.append(child)
+                    queue.append(child)
         return item
 
     def max_position(self, project_id: str, parent_id: str | None) -> int:

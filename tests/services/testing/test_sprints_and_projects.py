@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from projectmanagement_core.proto import messages_pb2 as pb
@@ -40,9 +42,15 @@ async def test_create_sprint_answers_sprint_created_planned_version_1(
     ],
 )
 async def test_create_sprint_validation(
-    alice: RawClient, project: pb.Project, fields: dict[str, object], code: str, field: str | None
+    alice: RawClient, project: pb.Project, fields: dict[str, Any], code: str, field: str | None
 ) -> None:
-    request = {"project_id": project.id, "name": "S", "start_date": START, "end_date": END, **fields}
+    request: dict[str, Any] = {
+        "project_id": project.id,
+        "name": "S",
+        "start_date": START,
+        "end_date": END,
+        **fields,
+    }
     error = assert_error(await alice.call("create_sprint_request", **request), code, field)
     assert error.HasField("field") == (field is not None)
 
@@ -66,7 +74,9 @@ async def test_update_sprint_increments_version_and_lists_changes(
     assert "current version: 2" in assert_error(stale, "CONFLICT").message
     bad = await alice.call("update_sprint_request", sprint_id=sprint.id, expected_version=2, status=9)
     assert_error(bad, "VALIDATION_ERROR", "status")
-    done = await alice.call("update_sprint_request", sprint_id=sprint.id, expected_version=2, status=pb.COMPLETED)
+    done = await alice.call(
+        "update_sprint_request", sprint_id=sprint.id, expected_version=2, status=pb.COMPLETED
+    )
     assert done.sprint_updated.sprint.status == pb.COMPLETED
     frozen = await alice.call("update_sprint_request", sprint_id=sprint.id, expected_version=3, name="late")
     assert "current version: 3" in assert_error(frozen, "CONFLICT").message  # completed: no more updates
@@ -126,9 +136,9 @@ async def test_create_project_makes_the_creator_admin(server: PmTestServer, alic
     [{"key": "A"}, {"key": "A" * 21}, {"key": "AB-C"}, {"key": "ÄB"}, {"title": ""}, {"title": "t" * 201}],
 )
 async def test_create_project_validation_is_invalid_message_without_field(
-    alice: RawClient, fields: dict[str, object]
+    alice: RawClient, fields: dict[str, Any]
 ) -> None:
-    request = {"key": "OK", "title": "Title", **fields}
+    request: dict[str, Any] = {"key": "OK", "title": "Title", **fields}
     error = assert_error(await alice.call("create_project_request", **request), "INVALID_MESSAGE")
     assert not error.HasField("field")
 
@@ -178,7 +188,9 @@ async def test_project_update_and_delete_check_versions_but_no_role(
     assert_error(again, "NOT_FOUND")
 
 
-async def test_delete_project_is_blocked_while_live_items_exist(alice: RawClient, project: pb.Project) -> None:
+async def test_delete_project_is_blocked_while_live_items_exist(
+    alice: RawClient, project: pb.Project
+) -> None:
     item = await alice.create_item(project.id)
     blocked = await alice.call("delete_project_request", project_id=project.id, expected_version=1)
     assert assert_error(blocked, "DELETE_BLOCKED").message == (

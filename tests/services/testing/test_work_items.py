@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from projectmanagement_core.proto import messages_pb2 as pb
@@ -242,9 +244,9 @@ async def test_delete_with_live_children_is_blocked(alice: RawClient, project: p
     ],
 )
 async def test_create_validation(
-    alice: RawClient, project: pb.Project, fields: dict[str, object], code: str, field: str | None
+    alice: RawClient, project: pb.Project, fields: dict[str, Any], code: str, field: str | None
 ) -> None:
-    request = {"project_id": project.id, "title": "ok", "item_type": pb.TASK, **fields}
+    request: dict[str, Any] = {"project_id": project.id, "title": "ok", "item_type": pb.TASK, **fields}
     error = assert_error(await alice.call("create_work_item_request", **request), code, field)
     assert error.HasField("field") == (field is not None)
 
@@ -268,7 +270,7 @@ async def test_title_length_counts_code_points(alice: RawClient, project: pb.Pro
     ],
 )
 async def test_update_validation(
-    alice: RawClient, project: pb.Project, fields: dict[str, object], code: str, field: str | None
+    alice: RawClient, project: pb.Project, fields: dict[str, Any], code: str, field: str | None
 ) -> None:
     item = await alice.create_item(project.id)
     answer = await alice.call("update_work_item_request", work_item_id=item.id, expected_version=1, **fields)
