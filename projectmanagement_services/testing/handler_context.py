@@ -79,7 +79,8 @@ class HandlerContext:
     store_answer: bool = False
 
     def envelope(self, message_id: str | None = None) -> pb.WebSocketMessage:
-        return pb.WebSocketMessage(message_id=message_id or self.new_id(), timestamp=self.timestamp)
+        fresh = self.new_id() if message_id is None else message_id
+        return pb.WebSocketMessage(message_id=fresh, timestamp=self.timestamp)
 
     def answer(self) -> pb.WebSocketMessage:
         """The answer envelope (carrying the request's message_id), for the handler to fill in."""
