@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import pytest
+from websockets.asyncio.client import connect as ws_connect
 
 from projectmanagement_core.proto import messages_pb2 as pb
 from projectmanagement_services.testing import PmTestServer
@@ -350,3 +351,18 @@ async def test_a_stranger_may_subscribe_to_any_project(
     item = await alice.create_item(project.id)
     heard = [await stranger.recv_message(), await stranger.recv_message()]
     assert heard[1].work_item_created.work_item.id == item.id
+
+
+async def test_with_jwt_auth_no_user_is_known_so_every_assignment_fails() -> None:
+    """``pm-ws/src/app_state.rs`` records users in desktop mode only (``server.add_user`` stands in)."""
+    async with PmTestServer(auth_token="secret") as server:
+        headers = {"Authorization": "Bearer secret"}
+        async with ws_connect(server.url, additional_headers=headers, ping_interval=None) as ws:
+            user = str(server.user_for_token("secret"))
+            client = RawClient(ws, user)
+            project = await client.create_project()
+            item = await client.create_item(project.id)
+            assert_error(await _update(client, item, assignee_id=user), "DATABASE_ERROR")
+            server.add_user(user)
+            assigned = await _update(client, item, assignee_id=user)
+            assert assigned.work_item_updated.work_item.assignee_id == user
