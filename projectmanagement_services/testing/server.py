@@ -414,9 +414,8 @@ class PmTestServer:
                 self._broadcast(broadcast)
             answer = outcome.answer
         else:
-            message = (
-                "missing payload" if kind == _NO_PAYLOAD else f"{kind} is not a request this server handles"
-            )
+            # pm-server's dispatcher text, for no payload, a server-to-client one, or one this proto lacks.
+            message = "Invalid message: Unsupported or missing message payload"
             answer = error_envelope(request.message_id, timestamp, "INVALID_MESSAGE", message)
         await self._answer(session, answer, is_pong=False)
 

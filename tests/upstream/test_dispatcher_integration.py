@@ -33,6 +33,7 @@ async def test_given_empty_payload_when_dispatched_then_returns_invalid_message_
     answer, _ = await alice.request(pb.WebSocketMessage(message_id="msg-002", timestamp=1))
     assert answer.message_id == "msg-002"
     error = assert_error(answer, "INVALID_MESSAGE")
+    assert error.message == "Invalid message: Unsupported or missing message payload"
     assert not error.HasField("field")
 
 
