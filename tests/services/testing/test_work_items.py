@@ -311,3 +311,20 @@ async def test_viewers_may_read_but_not_write(
         "create_work_item_request", project_id=project.id, title="x", item_type=pb.TASK
     )
     assert_error(answer, "UNAUTHORIZED")
+
+
+async def test_empty_parent_id_on_create_means_no_parent(alice: RawClient, project: pb.Project) -> None:
+    story = await alice.create_item(project.id, item_type=pb.STORY, parent_id="")
+    assert not story.HasField("parent_id")
+    epic = await alice.create_item(project.id, item_type=pb.EPIC, parent_id="")  # no parent, so allowed
+    assert epic.position == 2
+
+
+async def test_ids_in_other_spellings_reach_the_same_item(alice: RawClient, project: pb.Project) -> None:
+    item = await alice.create_item(project.id)
+    answer = await alice.call(
+        "update_work_item_request", work_item_id="{" + item.id.upper() + "}", expected_version=1, title="t"
+    )
+    assert answer.work_item_updated.work_item.id == item.id
+    deleted = await alice.call("delete_work_item_request", work_item_id=item.id.replace("-", ""))
+    assert deleted.work_item_deleted.work_item_id == item.id  # answered in the canonical spelling
