@@ -1,77 +1,99 @@
-"""Field checks with the limits of protocol.md, each raising the error code pm-server uses.
+"""Field rules of pm-server (``message_validator.rs``, the handlers' helpers), with its error texts.
 
-protocol.md splits the codes: a length or date rule broken is INVALID_MESSAGE, any other invalid field
-(not a UUID, unknown status, out-of-range number, broken hierarchy) is VALIDATION_ERROR. Both name the
-field, so a client can point at it.
+Which code a broken rule answers is pm-server's, not a tidy scheme: ``MessageValidator`` rules (lengths,
+sprint create dates, project keys) are INVALID_MESSAGE without a field; rules written in the handlers
+(UUIDs, statuses, priorities, story points, hierarchy, and the description length on update) are
+VALIDATION_ERROR naming the field.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import uuid
 from typing import Final
-from uuid import UUID
 
-from projectmanagement_services.testing.rejection import RequestRejected
+from projectmanagement_services.testing.rejection import invalid_message, validation_error
 
 __all__ = [
     "DESCRIPTION_MAX",
-    "INVALID_MESSAGE",
-    "PROJECT_KEY",
-    "PROJECT_NAME_MAX",
+    "PRIORITIES",
+    "SPRINT_FUTURE_SECONDS",
     "SPRINT_NAME_MAX",
+    "SPRINT_PAST_SECONDS",
     "STORY_POINTS_MAX",
     "TITLE_MAX",
-    "VALIDATION_ERROR",
-    "require_dates_ordered",
-    "require_length",
-    "require_one_of",
-    "require_range",
-    "require_uuid",
+    "WORK_ITEM_STATUSES",
+    "parse_uuid",
+    "require_project_key",
+    "require_sprint_dates",
+    "require_string",
+    "sanitize",
 ]
 
-VALIDATION_ERROR: Final = "VALIDATION_ERROR"
-INVALID_MESSAGE: Final = "INVALID_MESSAGE"
-
+# pm-config's ValidationConfig defaults.
 TITLE_MAX: Final = 200
 DESCRIPTION_MAX: Final = 10_000
 SPRINT_NAME_MAX: Final = 100
-PROJECT_NAME_MAX: Final = 100
 STORY_POINTS_MAX: Final = 100
-PROJECT_KEY: Final = re.compile(r"[A-Z][A-Z0-9]{0,9}")
+#: validate_sprint_create: both dates within one year before and five years after now.
+SPRINT_PAST_SECONDS: Final = 365 * 24 * 60 * 60
+SPRINT_FUTURE_SECONDS: Final = 5 * 365 * 24 * 60 * 60
+
+#: What the update handler's validate_status accepts; the table's CHECK refuses 'blocked'.
+WORK_ITEM_STATUSES: Final = ("backlog", "todo", "in_progress", "review", "done", "blocked")
+PRIORITIES: Final = ("low", "medium", "high", "critical")
+
+_HEX: Final = "[0-9a-fA-F]"
+_HYPHENATED: Final = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"
+#: The spellings the Rust ``uuid`` crate's ``parse_str`` accepts: simple, hyphenated, braced, URN.
+_UUID: Final = re.compile(f"{_HEX}{{32}}|{_HYPHENATED}|\\{{{_HYPHENATED}\\}}|urn:uuid:{_HYPHENATED}")
+_KEY_CHARS: Final = re.compile(r"[A-Za-z0-9_]*")
+#: Unicode White_Space, what Rust's ``str::trim`` strips (Python's ``strip()`` also strips U+001C-U+001F).
+_WHITE_SPACE: Final = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 
-def require_uuid(field: str, value: str) -> None:
-    """Ids are UUID strings in any of the spellings Python's ``UUID`` accepts."""
-    try:
-        UUID(value)
-    except ValueError:
-        raise RequestRejected(VALIDATION_ERROR, f"{field} must be a UUID (got {value!r})", field) from None
+def parse_uuid(value: str, field: str, message: str | None = None) -> str:
+    """The canonical (lower-case hyphenated) spelling of ``value``, as pm-server stores ids.
+
+    Stricter than Python's ``uuid.UUID`` on purpose: it accepts only what the Rust ``uuid`` crate does
+    (no stray hyphens, no lone braces, no ``uuid:`` prefix).
+    """
+    if not _UUID.fullmatch(value):
+        raise validation_error(message or f"Invalid UUID format for {field}", field)
+    return str(uuid.UUID(value.removeprefix("urn:uuid:").strip("{}")))
 
 
-def require_length(field: str, value: str, low: int, high: int) -> None:
-    """Lengths count Unicode code points, as pm-server does."""
+def require_string(value: str, field: str, low: int, high: int) -> None:
+    """``MessageValidator::validate_string``: lengths in code points of the raw (untrimmed) text."""
     n = len(value)
-    if not low <= n <= high:
-        raise RequestRejected(INVALID_MESSAGE, f"{field} must be {low}-{high} characters (got {n})", field)
+    if n < low:
+        raise invalid_message(f"{field} must be at least {low} characters")
+    if n > high:
+        raise invalid_message(f"{field} must not exceed {high} characters")
 
 
-def require_one_of(field: str, value: str, allowed: Iterable[str]) -> None:
-    options = tuple(allowed)
-    if value not in options:
-        raise RequestRejected(
-            VALIDATION_ERROR, f"{field} must be one of {', '.join(options)} (got {value!r})", field
-        )
+def sanitize(value: str) -> str:
+    """pm-server's ``sanitize_string``: stored text is trimmed (after the length checks)."""
+    return value.strip(_WHITE_SPACE)
 
 
-def require_range(field: str, value: int, low: int, high: int | None = None) -> None:
-    if value < low or (high is not None and value > high):
-        bound = f"between {low} and {high}" if high is not None else f">= {low}"
-        raise RequestRejected(VALIDATION_ERROR, f"{field} must be {bound} (got {value})", field)
+def require_project_key(key: str) -> None:
+    """2-20 bytes (Rust ``len()``), then ASCII letters, digits and underscores only."""
+    if not 2 <= len(key.encode()) <= 20:
+        raise invalid_message("key must be 2-20 characters")
+    if not key.isascii() or not _KEY_CHARS.fullmatch(key):
+        raise invalid_message("key must contain only letters, numbers, and underscores")
 
 
-def require_dates_ordered(start: int, end: int) -> None:
+def require_sprint_dates(start: int, end: int, now: int) -> None:
+    """``validate_sprint_create``: start before end, both within a year back and five years ahead."""
     if start >= end:
-        raise RequestRejected(
-            INVALID_MESSAGE, f"end_date must be after start_date (got {start} >= {end})", "end_date"
-        )
+        raise invalid_message("start_date must be before end_date")
+    low, high = now - SPRINT_PAST_SECONDS, now + SPRINT_FUTURE_SECONDS
+    if not low <= start <= high:
+        raise invalid_message("start_date is outside reasonable range")
+    if not low <= end <= high:
+        raise invalid_message("end_date is outside reasonable range")

@@ -9,8 +9,12 @@ Behaviour where protocol.md leaves room (**ref**):
 - An envelope without a payload, with a payload this server does not model (e.g. comments, 70) or
   with a server-to-client payload (a Pong, an event) is answered with INVALID_MESSAGE rather than
   ignored, so a client never waits for an answer that will not come.
-- ``Subscribe.sprint_ids`` are acknowledged and ignored: every broadcast is per project. A broadcast
-  reaches subscribers that are members of the project (subscribing does not leak other projects).
+- Subscriptions are pm-server's: ids are kept and matched as the exact strings sent (an upper-case
+  spelling never matches), nobody checks membership (a stranger who subscribes to a project id hears
+  its broadcasts, as on pm-server), and a sprint's ActivityLogCreated also reaches the sprint's
+  ``sprint_ids`` subscribers.
+- Without auth, each connecting user is recorded as a known user (as pm-server's desktop mode does):
+  only known users can be assignees (:meth:`PmTestServer.add_user` registers one by hand).
 - ``:memory:`` keeps its data across :meth:`PmTestServer.stop`/:meth:`PmTestServer.start` of the same
   object (the store lives until the ``async with`` block ends); a file database also survives the
   process, because stop() closes it and start() reopens it.
@@ -24,7 +28,7 @@ import logging
 import ssl as ssl_module
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
@@ -40,7 +44,12 @@ from projectmanagement_core.proto import messages_pb2 as pb
 from projectmanagement_services.testing.counters import ServerCounters
 from projectmanagement_services.testing.faults import ServerFaults
 from projectmanagement_services.testing.rate_limit import MAX_WARNINGS, TokenBucket, rate_limit_warning
-from projectmanagement_services.testing.request_handler import ENTITY_REQUESTS, RequestHandler, error_envelope
+from projectmanagement_services.testing.request_handler import (
+    ENTITY_REQUESTS,
+    Broadcast,
+    RequestHandler,
+    error_envelope,
+)
 from projectmanagement_services.testing.store import SqliteStore
 from projectmanagement_services.websocket.log_redaction import redacting_logger
 
@@ -64,7 +73,8 @@ class _Session:
     def __init__(self, connection: ServerConnection, user_id: str) -> None:
         self.connection = connection
         self.user_id = user_id
-        self.subscriptions: set[str] = set()
+        self.projects: set[str] = set()
+        self.sprints: set[str] = set()
         self.queue: asyncio.Queue[_Outbound] = asyncio.Queue()
         self.bucket: TokenBucket | None = None
         self.bucket_generation = -1
@@ -230,11 +240,21 @@ class PmTestServer:
         registered = self._tokens.get(token)
         return uuid.UUID(registered) if registered is not None else uuid.uuid5(TOKEN_NAMESPACE, token)
 
-    def add_member(self, project_id: uuid.UUID | str, user_id: uuid.UUID | str, role: str = "member") -> None:
-        """Make ``user_id`` a member of a project (the protocol has no membership messages)."""
+    def add_member(self, project_id: uuid.UUID | str, user_id: uuid.UUID | str, role: str = "editor") -> None:
+        """Make ``user_id`` a member of a project (the protocol has no membership messages).
+
+        Roles are pm-server's: ``viewer`` reads, ``editor`` also writes, ``admin`` also deletes
+        (``member`` is accepted as ``editor``).
+        """
         store = self._open_store()
         with store.transaction():
             store.add_member(str(uuid.UUID(str(project_id))), str(uuid.UUID(str(user_id))), role)
+
+    def add_user(self, user_id: uuid.UUID | str) -> None:
+        """Record a known user, so it can be an assignee (open mode records each connecting user)."""
+        store = self._open_store()
+        with store.transaction():
+            store.ensure_user(str(uuid.UUID(str(user_id))))
 
     def work_items(self, project_id: uuid.UUID | str, include_deleted: bool = False) -> list[pb.WorkItem]:
         return self._open_store().work_items(str(project_id), include_deleted)
@@ -279,6 +299,8 @@ class PmTestServer:
     async def _serve_connection(self, connection: ServerConnection) -> None:
         assert connection.request is not None  # the handshake is done when the handler runs
         session = _Session(connection, self._identity(connection.request))
+        if self._auth_token is None:
+            self.add_user(session.user_id)  # as pm-server's desktop mode (app_state.rs)
         self.counters.handshakes_accepted += 1
         await self._sessions_update(session, add=True)
         writer = asyncio.create_task(self._write(session))
@@ -375,24 +397,25 @@ class PmTestServer:
         if failure is not None:
             answer = error_envelope(request.message_id, timestamp, *failure)
         elif kind in ("subscribe", "unsubscribe"):
-            ids = getattr(request, kind).project_ids
+            change = getattr(request, kind)
             if kind == "subscribe":
-                session.subscriptions.update(_normalized(ids))
+                session.projects.update(change.project_ids)
+                session.sprints.update(change.sprint_ids)
             else:
-                session.subscriptions.difference_update(_normalized(ids))
+                session.projects.difference_update(change.project_ids)
+                session.sprints.difference_update(change.sprint_ids)
             answer = pb.WebSocketMessage(
                 message_id=request.message_id, timestamp=timestamp
             ).SerializeToString()
         elif kind in ENTITY_REQUESTS:
             assert self._handler is not None
             outcome = self._handler.handle(session.user_id, request)
-            for project_id, frame in outcome.broadcasts:
-                self._broadcast(project_id, frame)
+            for broadcast in outcome.broadcasts:
+                self._broadcast(broadcast)
             answer = outcome.answer
         else:
-            message = (
-                "missing payload" if kind == _NO_PAYLOAD else f"{kind} is not a request this server handles"
-            )
+            # pm-server's dispatcher text, for no payload, a server-to-client one, or one this proto lacks.
+            message = "Invalid message: Unsupported or missing message payload"
             answer = error_envelope(request.message_id, timestamp, "INVALID_MESSAGE", message)
         await self._answer(session, answer, is_pong=False)
 
@@ -404,14 +427,13 @@ class PmTestServer:
             return
         session.send(frame)
 
-    def _broadcast(self, project_id: str, frame: bytes) -> None:
-        subscribers = [s for s in self._sessions if project_id in s.subscriptions]
-        if not subscribers:
-            return
-        members = self._open_store().member_ids(project_id)
-        for session in subscribers:
-            if session.user_id in members:
-                session.send(frame)
+    def _broadcast(self, broadcast: Broadcast) -> None:
+        """To the project's subscribers, and the sprint's when it is a sprint's activity entry."""
+        for session in self._sessions:
+            if broadcast.project_id in session.projects or (
+                broadcast.sprint_id is not None and broadcast.sprint_id in session.sprints
+            ):
+                session.send(broadcast.frame)
 
     # ------------------------------------------------------------------ FaultTarget
 
@@ -452,14 +474,3 @@ def _bearer_token(headers: Headers) -> str | None:
     if value is None or not value.startswith("Bearer "):
         return None
     return value.removeprefix("Bearer ").strip() or None
-
-
-def _normalized(ids: Iterable[str]) -> set[str]:
-    """Subscription ids in the canonical spelling entities use; non-UUIDs are kept as they are."""
-    result: set[str] = set()
-    for raw in ids:
-        try:
-            result.add(str(uuid.UUID(raw)))
-        except ValueError:
-            result.add(raw)
-    return result

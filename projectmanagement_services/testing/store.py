@@ -11,6 +11,7 @@ an fsync; a crash may lose the last commits, which is acceptable for a test and 
 from __future__ import annotations
 
 import sqlite3
+from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,61 +20,76 @@ from typing import Final, TypeVar
 from google.protobuf.message import Message
 
 from projectmanagement_core.proto import messages_pb2 as pb
+from projectmanagement_services.testing.hierarchy import fill_hierarchy
 
-__all__ = ["SqliteStore"]
+__all__ = ["ROLES", "SCHEMA_VERSION", "SqliteStore"]
 
 _M = TypeVar("_M", bound=Message)
 
+#: Bumped whenever the tables change; a database of another version is refused, not misread.
+SCHEMA_VERSION: Final = 2
+
+# As pm-server's migrations (pm-db/migrations), where the wire can tell: the CHECK constraints on work
+# item status and priority, the foreign keys (a sprint or assignee the database does not know is a
+# DATABASE_ERROR), a project key unique across deleted projects too, and the roles a member may have.
+# Enum columns hold the proto numbers, so rows and messages convert generically.
 _SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS projects (
-    id TEXT PRIMARY KEY, key TEXT NOT NULL, name TEXT NOT NULL, description TEXT,
-    status INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
-    created_by TEXT NOT NULL, updated_by TEXT NOT NULL, deleted_at INTEGER, version INTEGER NOT NULL
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, description TEXT, key TEXT NOT NULL UNIQUE,
+    status INTEGER NOT NULL CHECK (status IN (1, 2)), version INTEGER NOT NULL,
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, created_by TEXT NOT NULL,
+    updated_by TEXT NOT NULL, deleted_at INTEGER, next_work_item_number INTEGER NOT NULL DEFAULT 1
 );
-CREATE INDEX IF NOT EXISTS projects_key ON projects (key);
 CREATE TABLE IF NOT EXISTS members (
-    project_id TEXT NOT NULL, user_id TEXT NOT NULL, role TEXT NOT NULL,
+    project_id TEXT NOT NULL REFERENCES projects (id), user_id TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('viewer', 'editor', 'admin')),
     PRIMARY KEY (project_id, user_id)
 );
-CREATE TABLE IF NOT EXISTS work_items (
-    id TEXT PRIMARY KEY, item_type INTEGER NOT NULL, parent_id TEXT, project_id TEXT NOT NULL,
-    position INTEGER NOT NULL, title TEXT NOT NULL, description TEXT, status TEXT NOT NULL,
-    assignee_id TEXT, sprint_id TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
-    created_by TEXT NOT NULL, updated_by TEXT NOT NULL, deleted_at INTEGER, priority TEXT NOT NULL,
-    story_points INTEGER, version INTEGER NOT NULL, item_number INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS work_items_project ON work_items (project_id, parent_id);
-CREATE INDEX IF NOT EXISTS work_items_parent ON work_items (parent_id);
--- Soft deletes keep every row: without these, each create's MAX() and each list read would scan
--- the project's whole history, so a long-lived project slows down with every delete.
-CREATE INDEX IF NOT EXISTS work_items_number ON work_items (project_id, item_number);
-CREATE INDEX IF NOT EXISTS work_items_live_position
-    ON work_items (project_id, parent_id, position) WHERE deleted_at IS NULL;
-CREATE INDEX IF NOT EXISTS work_items_live_list
-    ON work_items (project_id, position, item_number) WHERE deleted_at IS NULL;
 CREATE TABLE IF NOT EXISTS sprints (
-    id TEXT PRIMARY KEY, project_id TEXT NOT NULL, name TEXT NOT NULL, goal TEXT,
-    start_date INTEGER NOT NULL, end_date INTEGER NOT NULL, status INTEGER NOT NULL,
+    id TEXT PRIMARY KEY, project_id TEXT NOT NULL REFERENCES projects (id), name TEXT NOT NULL,
+    goal TEXT, start_date INTEGER NOT NULL, end_date INTEGER NOT NULL,
+    status INTEGER NOT NULL CHECK (status IN (1, 2, 3, 4)),
     created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, created_by TEXT NOT NULL,
     updated_by TEXT NOT NULL, deleted_at INTEGER, version INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS sprints_project ON sprints (project_id);
+CREATE INDEX IF NOT EXISTS sprints_project ON sprints (project_id, start_date);
+CREATE TABLE IF NOT EXISTS work_items (
+    id TEXT PRIMARY KEY, item_type INTEGER NOT NULL,
+    parent_id TEXT REFERENCES work_items (id), project_id TEXT NOT NULL REFERENCES projects (id),
+    position INTEGER NOT NULL, title TEXT NOT NULL, description TEXT,
+    status TEXT NOT NULL CHECK (status IN ('backlog', 'todo', 'in_progress', 'review', 'done')),
+    assignee_id TEXT REFERENCES users (id), sprint_id TEXT REFERENCES sprints (id),
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL, updated_by TEXT NOT NULL, deleted_at INTEGER,
+    priority TEXT NOT NULL CHECK (priority IN ('critical', 'high', 'medium', 'low')),
+    story_points INTEGER, version INTEGER NOT NULL, item_number INTEGER NOT NULL,
+    UNIQUE (project_id, item_number)
+);
+CREATE INDEX IF NOT EXISTS work_items_parent ON work_items (parent_id);
+-- Soft deletes keep every row: without these, each create's MAX() and each list read would scan
+-- the project's whole history, so a long-lived project slows down with every delete.
+CREATE INDEX IF NOT EXISTS work_items_live_position
+    ON work_items (project_id, parent_id, position) WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS work_items_live_list
+    ON work_items (project_id, position) WHERE deleted_at IS NULL;
 CREATE TABLE IF NOT EXISTS idempotency (message_id TEXT PRIMARY KEY, answer BLOB NOT NULL);
 """
 
 # Column lists mirror the proto field names, so rows and messages convert generically.
 _PROJECT_COLUMNS: Final = [
     "id",
-    "key",
-    "name",
+    "title",
     "description",
+    "key",
     "status",
+    "version",
     "created_at",
     "updated_at",
     "created_by",
     "updated_by",
     "deleted_at",
-    "version",
+    "next_work_item_number",
 ]
 _WORK_ITEM_COLUMNS: Final = [
     "id",
@@ -111,6 +127,8 @@ _SPRINT_COLUMNS: Final = [
     "deleted_at",
     "version",
 ]
+#: Unknown roles are refused; "member" is accepted as the editor role the reference server once called so.
+ROLES: Final = frozenset({"viewer", "editor", "admin"})
 
 
 def _values(message: Message, columns: Sequence[str]) -> tuple[object, ...]:
@@ -137,15 +155,26 @@ class SqliteStore:
 
     Reads return protobuf messages (the wire shape is the storage shape); ``ancestor_ids`` and
     ``descendant_ids`` are derived, never stored. Mutations are grouped with :meth:`transaction`.
+    Lookups by id see live rows only, as pm-server's repositories (``WHERE deleted_at IS NULL``).
     """
 
     def __init__(self, database: str | Path) -> None:
         self._connection = sqlite3.connect(str(database), isolation_level=None, check_same_thread=False)
         self._connection.row_factory = sqlite3.Row
+        self._connection.execute("PRAGMA foreign_keys=ON")
         if str(database) != ":memory:":
             self._connection.execute("PRAGMA journal_mode=WAL")
             self._connection.execute("PRAGMA synchronous=NORMAL")
+        version = int(str(self._scalar("PRAGMA user_version")))
+        has_tables = self._scalar("SELECT 1 FROM sqlite_master WHERE type = 'table'") is not None
+        if has_tables and version != SCHEMA_VERSION:
+            self._connection.close()
+            raise RuntimeError(
+                f"{database} holds reference-server data of schema version {version}, not "
+                f"{SCHEMA_VERSION}; delete it or use another file"
+            )
         self._connection.executescript(_SCHEMA)
+        self._connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def close(self) -> None:
         """Close the connection; the store is unusable afterwards."""
@@ -186,35 +215,16 @@ class SqliteStore:
         row = self._connection.execute(sql, args).fetchone()
         return None if row is None else row[0]
 
-    # ------------------------------------------------------------------ projects and members
+    # ------------------------------------------------------------------ users and members
 
-    def insert_project(self, project: pb.Project) -> None:
-        self._insert("projects", _PROJECT_COLUMNS, project)
-
-    def save_project(self, project: pb.Project) -> None:
-        self._save("projects", _PROJECT_COLUMNS, project)
-
-    def project(self, project_id: str) -> pb.Project | None:
-        """The project, deleted or not (callers decide what a tombstone means)."""
-        return self._one(pb.Project, "SELECT * FROM projects WHERE id = ?", project_id)
-
-    def project_key_in_use(self, key: str) -> bool:
-        return self._scalar("SELECT 1 FROM projects WHERE key = ? AND deleted_at IS NULL", key) is not None
-
-    def projects(self, include_deleted: bool = False) -> list[pb.Project]:
-        where = "" if include_deleted else "WHERE deleted_at IS NULL"
-        return self._select(pb.Project, f"SELECT * FROM projects {where} ORDER BY created_at, key")
-
-    def projects_of(self, user_id: str) -> list[pb.Project]:
-        """The live projects ``user_id`` is a member of."""
-        return self._select(
-            pb.Project,
-            "SELECT p.* FROM projects p JOIN members m ON m.project_id = p.id "
-            "WHERE m.user_id = ? AND p.deleted_at IS NULL ORDER BY p.created_at, p.key",
-            user_id,
-        )
+    def ensure_user(self, user_id: str) -> None:
+        """Record a user, as pm-server does for each desktop-mode connection (assignees must exist)."""
+        self._connection.execute("INSERT OR IGNORE INTO users (id) VALUES (?)", (user_id,))
 
     def add_member(self, project_id: str, user_id: str, role: str) -> None:
+        role = "editor" if role == "member" else role
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {sorted(ROLES)} (got {role!r})")
         self._connection.execute(
             "INSERT OR REPLACE INTO members (project_id, user_id, role) VALUES (?, ?, ?)",
             (project_id, user_id, role),
@@ -226,9 +236,38 @@ class SqliteStore:
         )
         return None if role is None else str(role)
 
-    def member_ids(self, project_id: str) -> set[str]:
-        rows = self._connection.execute("SELECT user_id FROM members WHERE project_id = ?", (project_id,))
-        return {str(row[0]) for row in rows}
+    # ------------------------------------------------------------------ projects
+
+    def insert_project(self, project: pb.Project) -> None:
+        self._insert("projects", _PROJECT_COLUMNS, project)
+
+    def save_project(self, project: pb.Project) -> None:
+        self._save("projects", _PROJECT_COLUMNS, project)
+
+    def project(self, project_id: str) -> pb.Project | None:
+        """The live project."""
+        return self._one(pb.Project, "SELECT * FROM projects WHERE id = ? AND deleted_at IS NULL", project_id)
+
+    def live_project_with_key(self, key: str) -> pb.Project | None:
+        return self._one(pb.Project, "SELECT * FROM projects WHERE key = ? AND deleted_at IS NULL", key)
+
+    def projects(self, include_deleted: bool = False) -> list[pb.Project]:
+        """Projects by title (binary order), as ListProjects answers."""
+        where = "" if include_deleted else "WHERE deleted_at IS NULL"
+        return self._select(pb.Project, f"SELECT * FROM projects {where} ORDER BY title, rowid")
+
+    def take_work_item_number(self, project_id: str) -> int | None:
+        """The live project's next work item number, incremented; None when the project is gone."""
+        current = self._scalar(
+            "SELECT next_work_item_number FROM projects WHERE id = ? AND deleted_at IS NULL", project_id
+        )
+        if current is None:
+            return None
+        number = int(str(current))
+        self._connection.execute(
+            "UPDATE projects SET next_work_item_number = ? WHERE id = ?", (number + 1, project_id)
+        )
+        return number
 
     # ------------------------------------------------------------------ work items
 
@@ -239,70 +278,74 @@ class SqliteStore:
         self._save("work_items", _WORK_ITEM_COLUMNS, item)
 
     def work_item(self, item_id: str) -> pb.WorkItem | None:
-        """The item, deleted or not, without the derived ancestor/descendant ids."""
-        return self._one(pb.WorkItem, "SELECT * FROM work_items WHERE id = ?", item_id)
+        """The live item, without the derived ancestor/descendant ids."""
+        return self._one(pb.WorkItem, "SELECT * FROM work_items WHERE id = ? AND deleted_at IS NULL", item_id)
 
     def work_items(self, project_id: str, include_deleted: bool = False) -> list[pb.WorkItem]:
-        """A project's items by position, with ancestor and descendant ids filled in."""
+        """A project's items by position, with ancestor and descendant ids (from the live items)."""
         where = "" if include_deleted else "AND deleted_at IS NULL"
         items = self._select(
             pb.WorkItem,
-            f"SELECT * FROM work_items WHERE project_id = ? {where} ORDER BY position, item_number",
+            f"SELECT * FROM work_items WHERE project_id = ? {where} ORDER BY position, rowid",
             project_id,
         )
-        by_id = {item.id: item for item in items}
-        children: dict[str, list[str]] = {}
-        for item in items:
-            if item.HasField("parent_id") and not item.HasField("deleted_at"):
-                children.setdefault(item.parent_id, []).append(item.id)
-        for item in items:
-            item.ancestor_ids.extend(self._ancestors(item, by_id))
-            item.descendant_ids.extend(_walk_down(item.id, children))
+        fill_hierarchy([item for item in items if not item.HasField("deleted_at")])
         return items
 
     def with_hierarchy(self, item: pb.WorkItem) -> pb.WorkItem:
-        """``item`` with its ancestor ids (parent first) and live descendant ids filled in."""
+        """``item`` with the ids :func:`fill_hierarchy` would give it among its project's live items.
+
+        Walked with indexed lookups instead of loading the project, so a create stays cheap however
+        large the project grows.
+        """
         del item.ancestor_ids[:]
         del item.descendant_ids[:]
-        item.ancestor_ids.extend(self._ancestors(item, {}))
-        rows = self._connection.execute(
-            "WITH RECURSIVE d(id) AS ("
-            " SELECT id FROM work_items WHERE parent_id = ? AND deleted_at IS NULL"
-            " UNION ALL SELECT w.id FROM work_items w JOIN d ON w.parent_id = d.id WHERE w.deleted_at IS NULL"
-            ") SELECT id FROM d",
-            (item.id,),
-        )
-        item.descendant_ids.extend(str(row[0]) for row in rows)
+        seen = {item.id}
+        current: pb.WorkItem | None = item
+        while current is not None and current.HasField("parent_id") and current.parent_id not in seen:
+            parent_id = current.parent_id
+            seen.add(parent_id)
+            item.ancestor_ids.append(parent_id)
+            current = self.work_item(parent_id)
+            if current is not None and current.project_id != item.project_id:
+                current = None  # outside the project's live items: the walk ends here
+        seen = {item.id}
+        queue = deque([item.id])  # breadth first, each node's children in list order, as hierarchy.rs
+        while queue:
+            rows = self._connection.execute(
+                "SELECT id FROM work_items WHERE parent_id = ? AND project_id = ? AND deleted_at IS NULL"
+                " ORDER BY position, rowid",
+                (queue.popleft(), item.project_id),
+            )
+            for row in rows:
+                child = str(row[0])
+                if child not in seen:
+                    seen.add(child)
+                    item.descendant_ids.append(child)
+                    queue.append(child)
         return item
 
-    def _ancestors(self, item: pb.WorkItem, known: dict[str, pb.WorkItem]) -> list[str]:
-        ancestors: list[str] = []
-        current = item
-        while current.HasField("parent_id") and current.parent_id not in ancestors:
-            ancestors.append(current.parent_id)
-            parent = known.get(current.parent_id) or self.work_item(current.parent_id)
-            if parent is None:
-                break
-            current = parent
-        return ancestors
-
-    def next_position(self, project_id: str, parent_id: str | None) -> int:
-        """One past the last live sibling's position (0 for the first child)."""
+    def max_position(self, project_id: str, parent_id: str | None) -> int:
+        """The highest live sibling position, 0 when there is none (so the first item is 1)."""
         last = self._scalar(
-            "SELECT MAX(position) FROM work_items WHERE project_id = ? AND parent_id IS ? AND deleted_at IS NULL",
+            "SELECT COALESCE(MAX(position), 0) FROM work_items"
+            " WHERE project_id = ? AND parent_id IS ? AND deleted_at IS NULL",
             project_id,
             parent_id,
         )
-        return 0 if last is None else int(str(last)) + 1
+        return int(str(last))
 
-    def next_item_number(self, project_id: str) -> int:
-        """Item numbers only grow within a project, deleted items included, so none is reused."""
-        last = self._scalar("SELECT MAX(item_number) FROM work_items WHERE project_id = ?", project_id)
-        return 1 if last is None else int(str(last)) + 1
+    def live_children(self, item_id: str) -> int:
+        found = self._scalar(
+            "SELECT COUNT(*) FROM work_items WHERE parent_id = ? AND deleted_at IS NULL", item_id
+        )
+        return int(str(found))
 
-    def has_live_children(self, item_id: str) -> bool:
-        found = self._scalar("SELECT 1 FROM work_items WHERE parent_id = ? AND deleted_at IS NULL", item_id)
-        return found is not None
+    def live_item_count(self, project_id: str) -> int:
+        found = self._scalar(
+            "SELECT COUNT(*) FROM work_items WHERE project_id = ? AND deleted_at IS NULL", project_id
+        )
+        return int(str(found))
 
     # ------------------------------------------------------------------ sprints
 
@@ -313,13 +356,23 @@ class SqliteStore:
         self._save("sprints", _SPRINT_COLUMNS, sprint)
 
     def sprint(self, sprint_id: str) -> pb.Sprint | None:
-        return self._one(pb.Sprint, "SELECT * FROM sprints WHERE id = ?", sprint_id)
+        """The live sprint."""
+        return self._one(pb.Sprint, "SELECT * FROM sprints WHERE id = ? AND deleted_at IS NULL", sprint_id)
+
+    def has_active_sprint(self, project_id: str) -> bool:
+        found = self._scalar(
+            "SELECT 1 FROM sprints WHERE project_id = ? AND status = ? AND deleted_at IS NULL",
+            project_id,
+            pb.ACTIVE,
+        )
+        return found is not None
 
     def sprints(self, project_id: str, include_deleted: bool = False) -> list[pb.Sprint]:
+        """A project's sprints, newest start first (as GetSprints answers)."""
         where = "" if include_deleted else "AND deleted_at IS NULL"
         return self._select(
             pb.Sprint,
-            f"SELECT * FROM sprints WHERE project_id = ? {where} ORDER BY start_date, name",
+            f"SELECT * FROM sprints WHERE project_id = ? {where} ORDER BY start_date DESC, rowid",
             project_id,
         )
 
@@ -332,18 +385,5 @@ class SqliteStore:
 
     def store_answer(self, message_id: str, answer: bytes) -> None:
         self._connection.execute(
-            "INSERT INTO idempotency (message_id, answer) VALUES (?, ?)", (message_id, answer)
+            "INSERT OR IGNORE INTO idempotency (message_id, answer) VALUES (?, ?)", (message_id, answer)
         )
-
-
-def _walk_down(item_id: str, children: dict[str, list[str]]) -> list[str]:
-    """Every descendant of ``item_id`` in ``children``, depth first."""
-    found: list[str] = []
-    stack = list(children.get(item_id, ()))
-    while stack:
-        child = stack.pop()
-        if child in found:
-            continue
-        found.append(child)
-        stack.extend(children.get(child, ()))
-    return found

@@ -20,6 +20,8 @@ from projectmanagement_core.proto import messages_pb2 as pb
 from projectmanagement_services.testing import PmTestServer
 
 TIMEOUT = 5.0
+#: pm-server takes sprint dates from a year back to five years ahead of its clock: start a day ahead.
+SPRINT_START = int(time.time()) + 86_400
 
 
 def new_id() -> str:
@@ -75,9 +77,9 @@ class RawClient:
         answer, _ = await self.request(make(kind, message_id, **fields))
         return answer
 
-    async def create_project(self, key: str | None = None, name: str = "Project") -> pb.Project:
+    async def create_project(self, key: str | None = None, title: str = "Project") -> pb.Project:
         key = key or "P" + uuid.uuid4().hex[:8].upper()
-        answer = await self.call("create_project_request", key=key, name=name)
+        answer = await self.call("create_project_request", key=key, title=title)
         assert answer.WhichOneof("payload") == "project_created", answer
         return answer.project_created.project
 
@@ -91,8 +93,8 @@ class RawClient:
         return answer.work_item_created.work_item
 
     async def create_sprint(self, project_id: str, name: str = "Sprint 1", **fields: Any) -> pb.Sprint:
-        fields.setdefault("start_date", 1_700_000_000)
-        fields.setdefault("end_date", 1_700_000_000 + 14 * 86_400)
+        fields.setdefault("start_date", SPRINT_START)
+        fields.setdefault("end_date", SPRINT_START + 14 * 86_400)
         answer = await self.call("create_sprint_request", project_id=project_id, name=name, **fields)
         assert answer.WhichOneof("payload") == "sprint_created", answer
         return answer.sprint_created.sprint

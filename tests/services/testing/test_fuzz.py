@@ -43,7 +43,7 @@ class FuzzTarget:
         self.url = f"{self.server.url}?user_id={USER}"
         with connect(self.url) as ws:
             project = request(
-                ws, _envelope("create_project_request", key="FUZZ", name="Fuzz")
+                ws, _envelope("create_project_request", key="FUZZ", title="Fuzz")
             ).project_created.project
             epic = _envelope("create_work_item_request", project_id=project.id, title="e", item_type=pb.EPIC)
             item = request(ws, epic).work_item_created.work_item
@@ -103,6 +103,7 @@ def _fill(draw: st.DrawFn, message: Message, descriptor: Descriptor, ids: list[s
                 holder = getattr(message, field.name)
                 child = holder.add() if field.is_repeated else holder
                 child.SetInParent()
+                assert field.message_type is not None
                 _fill(draw, child, field.message_type, ids, depth + 1)
                 continue
             if field.type == FieldDescriptor.TYPE_STRING:
