@@ -509,7 +509,7 @@ class RequestHandler:
             raise RequestRejected(
                 VALIDATION_ERROR, f"key must match [A-Z][A-Z0-9]{{0,9}} (got {r.key!r})", "key"
             )
-        require_length("name", r.name, 1, PROJECT_NAME_MAX)
+        require_length("title", r.title, 1, PROJECT_NAME_MAX)
         if r.HasField("description"):
             require_length("description", r.description, 0, DESCRIPTION_MAX)
         if self._store.project_key_in_use(r.key):
@@ -517,7 +517,7 @@ class RequestHandler:
         project = pb.Project(
             id=self._new_id(),
             key=r.key,
-            name=r.name,
+            title=r.title,
             status=pb.PROJECT_STATUS_ACTIVE,
         )
         _first_version(project, user_id, reply.timestamp)

@@ -24,23 +24,47 @@ import logging
 import ssl as ssl_module
 import time
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from google.protobuf.message import DecodeError
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from projectmanagement_core.proto import messages_pb2 as pb
+from projectmanagement_services.testing.connection_limits import (
+    DEFAULT_HANDLER_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    MAX_FRAME_BYTES,
+    MIN_JWT_SECRET_LENGTH,
+    TIMEOUT_MESSAGE,
+    UNSUPPORTED_PAYLOAD_MESSAGE,
+    check_handler_timeout,
+    check_max_connections,
+)
 from projectmanagement_services.testing.counters import ServerCounters
 from projectmanagement_services.testing.faults import ServerFaults
+from projectmanagement_services.testing.identity import (
+    DEFAULT_DESKTOP_USER_ID,
+    bearer_token,
+    desktop_user_id,
+    user_uuid,
+)
+from projectmanagement_services.testing.jwt_auth import InvalidTokenError, JwtValidator
 from projectmanagement_services.testing.rate_limit import MAX_WARNINGS, TokenBucket, rate_limit_warning
 from projectmanagement_services.testing.request_handler import ENTITY_REQUESTS, RequestHandler, error_envelope
+from projectmanagement_services.testing.server_breaker import (
+    SERVICE_UNAVAILABLE_MESSAGE,
+    ServerBreakerSettings,
+    ServerCircuitBreaker,
+    breaker_effects,
+    uses_database,
+)
 from projectmanagement_services.testing.store import SqliteStore
 from projectmanagement_services.websocket.log_redaction import redacting_logger
 
@@ -53,6 +77,8 @@ TOKEN_NAMESPACE: Final = uuid.UUID("6f0c7a52-8a7e-4c43-9c1b-2f1d4f6b9e10")
 #: Frames queued for one connection beyond which it is considered stuck and dropped.
 MAX_QUEUED_FRAMES: Final = 100_000
 _NO_PAYLOAD: Final = "<no payload>"
+#: The wire tag of ``WebSocketMessage.error`` (field 100, length-delimited): varint(100 << 3 | 2).
+_ERROR_FIELD: Final = 100
 
 #: A frame for the writer, and a future settled once it is written; a None frame only settles it.
 _Outbound = tuple[bytes | str | None, asyncio.Future[None] | None]
@@ -93,11 +119,24 @@ class PmTestServer:
         host: Interface to bind (loopback by default).
         port: 0 lets the OS choose; the chosen port is kept across stop()/start().
         database: ``":memory:"`` or a file path; a file keeps data across restarts and processes.
-        auth_token: When set, ``Authorization: Bearer <token>`` is required (HTTP 401 otherwise).
+        auth_token: When set, ``Authorization: Bearer <token>`` is required (HTTP 401 otherwise):
+            the simple static-token mode (not pm-server's; see ``jwt_secret``).
         ssl: Serve ``wss://`` with this context.
-        clock: Monotonic seconds, for the rate limiter.
-        sleep: Used for the answer delay fault.
-        now: Wall-clock Unix seconds, for timestamps.
+        max_connections: Open connections beyond which a handshake gets HTTP 503 (pm-server's
+            ``server.max_connections``, default 10000, range 1-100000); None for no limit.
+        handler_timeout: Seconds a request may take before it is answered TIMEOUT "Request timed
+            out. Please try again." (pm-server: 30); None for no timeout.
+        server_breaker: pm-server's own circuit breaker (5 failures, 30 s, stuck open as upstream);
+            None turns it off.
+        jwt_secret: pm-server's auth mode with HS256 tokens signed with this secret (at least 32
+            characters): ``sub`` is the user id, ``exp`` required (30 s leeway), HTTP 401 otherwise.
+        jwt_public_key: The same with RS256 tokens checked against this PEM public key.
+        desktop_user_id: Without auth, the identity of a connection that sends no ``?user_id=``
+            (pm-server's ``auth.desktop_user_id``, default ``"local-user"``: not a UUID, so a random
+            one per connection); None or "" for ``session-<uuid>``, which is random too.
+        clock: Monotonic seconds, for the rate limiter and the breaker.
+        sleep: Used for the answer and handling delay faults.
+        now: Wall-clock Unix seconds, for timestamps and the breaker's failure window.
     """
 
     def __init__(
@@ -108,6 +147,12 @@ class PmTestServer:
         auth_token: str | None = None,
         ssl: ssl_module.SSLContext | None = None,
         *,
+        max_connections: int | None = DEFAULT_MAX_CONNECTIONS,
+        handler_timeout: float | None = DEFAULT_HANDLER_TIMEOUT,
+        server_breaker: ServerBreakerSettings | None = ServerBreakerSettings(),  # noqa: B008 - frozen
+        jwt_secret: str | bytes | None = None,
+        jwt_public_key: str | None = None,
+        desktop_user_id: str | None = DEFAULT_DESKTOP_USER_ID,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         now: Callable[[], float] = time.time,
@@ -120,6 +165,15 @@ class PmTestServer:
         self._clock = clock
         self._sleep = sleep
         self._now = now
+        self._max_connections = check_max_connections(max_connections)
+        self._handler_timeout = check_handler_timeout(handler_timeout)
+        self.breaker = (
+            ServerCircuitBreaker(server_breaker, now=now, clock=clock) if server_breaker is not None else None
+        )
+        self._jwt = _jwt_validator(auth_token, jwt_secret, jwt_public_key, now)
+        self._desktop_user_id = desktop_user_id
+        #: The identity each accepted handshake resolved to, until its connection handler takes it.
+        self._identities: weakref.WeakKeyDictionary[ServerConnection, str] = weakref.WeakKeyDictionary()
         self._tokens: dict[str, str] = {}
         self._server: Server | None = None
         self._store: SqliteStore | None = None
@@ -182,6 +236,7 @@ class PmTestServer:
             ssl=self._ssl,
             ping_interval=None,  # pm-server never pings: liveness is the client's job
             compression=None,  # nor does it negotiate permessage-deflate
+            max_size=MAX_FRAME_BYTES,  # axum's default message limit, not websockets' 1 MiB
             logger=redacting_logger("websockets.server"),  # no bearer token in its handshake log
         )
         self._port = self._server.sockets[0].getsockname()[1]
@@ -248,37 +303,51 @@ class PmTestServer:
     # ------------------------------------------------------------------ handshake
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Gate the handshake: 404 off ``/ws``, refusal faults (503), 401 without a valid token."""
+        """Gate the handshake as pm-server: 404 off ``/ws``; the identity (401); the limit (503).
+
+        Refusal faults come first. pm-server checks the token before the connection limit, so a
+        client with a bad token hears 401 even from a full server.
+        """
         if urlsplit(request.path).path != "/ws":
             return self._refuse(connection, 404, "Not Found\n")
         status = self.faults.take_handshake_refusal()
         if status is not None:
             return self._refuse(connection, status, "Service Unavailable: connection limit reached\n")
-        if self._auth_token is not None:
-            token = _bearer_token(request.headers)
-            if token is None or (token != self._auth_token and token not in self._tokens):
-                return self._refuse(connection, 401, "Unauthorized\n")
+        claimed = self._claimed_identity(request)
+        if claimed is None:
+            return self._refuse(connection, 401, "Unauthorized\n")
+        if self._max_connections is not None and len(self._sessions) >= self._max_connections:
+            self.counters.connection_limit_refusals += 1
+            return self._refuse(connection, 503, "Service Unavailable\n")
+        self._identities[connection] = user_uuid(claimed)
         return None
+
+    def _claimed_identity(self, request: Request) -> str | None:
+        """The user id the handshake claims (not yet parsed as a UUID); None means HTTP 401."""
+        if self._auth_token is None and self._jwt is None:
+            return desktop_user_id(request.path, self._desktop_user_id)
+        token = bearer_token(request.headers)
+        if token is None:
+            return None
+        if self._jwt is not None:
+            try:
+                return self._jwt.subject(token)
+            except InvalidTokenError as exc:
+                logger.debug("JWT validation failed: %s", exc)
+                return None
+        if token != self._auth_token and token not in self._tokens:
+            return None
+        return str(self.user_for_token(token))
 
     def _refuse(self, connection: ServerConnection, status: int, text: str) -> Response:
         self.counters.handshakes_refused += 1
         logger.debug("handshake refused with HTTP %d", status)
         return connection.respond(status, text)
 
-    def _identity(self, request: Request) -> str:
-        if self._auth_token is not None:
-            return str(self.user_for_token(_bearer_token(request.headers) or ""))
-        values = parse_qs(urlsplit(request.path).query).get("user_id", [])
-        try:
-            return str(uuid.UUID(values[0]))
-        except (IndexError, ValueError):
-            return str(uuid.uuid4())  # as pm-server: a stranger, member of nothing
-
     # ------------------------------------------------------------------ connections
 
     async def _serve_connection(self, connection: ServerConnection) -> None:
-        assert connection.request is not None  # the handshake is done when the handler runs
-        session = _Session(connection, self._identity(connection.request))
+        session = _Session(connection, self._identities.pop(connection))
         self.counters.handshakes_accepted += 1
         await self._sessions_update(session, add=True)
         writer = asyncio.create_task(self._write(session))
@@ -292,10 +361,12 @@ class PmTestServer:
                 try:
                     request = pb.WebSocketMessage.FromString(frame)
                 except DecodeError:
-                    # As pm-server: an undecodable frame costs the sender its connection, silently.
+                    # As pm-server: an undecodable frame costs the sender its connection. What is
+                    # already queued is still sent, then the socket closes without a Close frame.
                     self.counters.undecodable_frames += 1
                     logger.debug("undecodable frame from user %s; dropping the connection", session.user_id)
-                    connection.transport.abort()
+                    await self._flush(session)
+                    connection.transport.close()
                     break
                 await self._dispatch_safely(session, request)
         except ConnectionClosed:
@@ -363,14 +434,28 @@ class PmTestServer:
         self.counters.requests_by_type[kind] += 1
         self.counters.requests_by_message_id[request.message_id] += 1
         logger.debug("request %s %s from user %s", kind, request.message_id, session.user_id)
+        try:
+            # As pm-server's dispatcher: the whole handling, pings included, under one timeout.
+            async with asyncio.timeout(self._handler_timeout):
+                if self.faults.handling_delay > 0:
+                    await self._sleep(self.faults.handling_delay)
+                answer = self._handle(session, request, kind)
+        except TimeoutError:
+            self.counters.handler_timeouts += 1
+            logger.debug("request %s %s timed out", kind, request.message_id)
+            answer = error_envelope(request.message_id, int(self._now()), "TIMEOUT", TIMEOUT_MESSAGE)
+        if answer is not None:
+            await self._answer(session, answer, is_pong=kind == "ping")
+
+    def _handle(self, session: _Session, request: pb.WebSocketMessage, kind: str) -> bytes | None:
+        """The answer to one request (None: a swallowed pong); broadcasts are sent on the way."""
         timestamp = int(self._now())
         if kind == "ping":
             if self.faults.take_swallow_pong():
-                return
+                return None
             pong = pb.WebSocketMessage(message_id=request.message_id, timestamp=timestamp)
             pong.pong.timestamp = request.ping.timestamp
-            await self._answer(session, pong.SerializeToString(), is_pong=True)
-            return
+            return pong.SerializeToString()
         failure = self.faults.take_failure()
         if failure is not None:
             answer = error_envelope(request.message_id, timestamp, *failure)
@@ -384,17 +469,34 @@ class PmTestServer:
                 message_id=request.message_id, timestamp=timestamp
             ).SerializeToString()
         elif kind in ENTITY_REQUESTS:
-            assert self._handler is not None
-            outcome = self._handler.handle(session.user_id, request)
-            for project_id, frame in outcome.broadcasts:
-                self._broadcast(project_id, frame)
-            answer = outcome.answer
+            answer = self._handle_entity_request(session, request, kind, timestamp)
         else:
-            message = (
-                "missing payload" if kind == _NO_PAYLOAD else f"{kind} is not a request this server handles"
+            # As pm-server: no payload, or one that is not a request (a Pong, an event).
+            answer = error_envelope(
+                request.message_id, timestamp, "INVALID_MESSAGE", UNSUPPORTED_PAYLOAD_MESSAGE
             )
-            answer = error_envelope(request.message_id, timestamp, "INVALID_MESSAGE", message)
-        await self._answer(session, answer, is_pong=False)
+        return answer
+
+    def _handle_entity_request(
+        self, session: _Session, request: pb.WebSocketMessage, kind: str, timestamp: int
+    ) -> bytes:
+        """Run a request through the handler, behind pm-server's own circuit breaker."""
+        breaker = self.breaker
+        if breaker is not None and uses_database(kind):
+            retry_after = breaker.retry_after()
+            if retry_after is not None:
+                breaker.rejections += 1
+                self.counters.breaker_rejections += 1
+                message = SERVICE_UNAVAILABLE_MESSAGE.format(seconds=retry_after)
+                return error_envelope(request.message_id, timestamp, "SERVICE_UNAVAILABLE", message)
+        assert self._handler is not None
+        outcome = self._handler.handle(session.user_id, request)
+        for project_id, frame in outcome.broadcasts:
+            self._broadcast(project_id, frame)
+        if breaker is not None:
+            for effect in breaker_effects(kind, _error_code(outcome.answer)):
+                breaker.record(effect)
+        return outcome.answer
 
     async def _answer(self, session: _Session, frame: bytes, *, is_pong: bool) -> None:
         if self.faults.delay > 0:
@@ -447,11 +549,56 @@ class PmTestServer:
             await asyncio.gather(*waits)
 
 
-def _bearer_token(headers: Headers) -> str | None:
-    value = headers.get("Authorization")
-    if value is None or not value.startswith("Bearer "):
-        return None
-    return value.removeprefix("Bearer ").strip() or None
+def _jwt_validator(
+    auth_token: str | None, secret: str | bytes | None, public_key: str | None, now: Callable[[], float]
+) -> JwtValidator | None:
+    """pm-server's JWT mode from the constructor's arguments; None when it is off."""
+    if secret is not None and public_key is not None:
+        raise ValueError("give jwt_secret (HS256) or jwt_public_key (RS256), not both")
+    if auth_token is not None and (secret is not None or public_key is not None):
+        raise ValueError("auth_token (static token mode) and JWT mode exclude each other")
+    if secret is not None:
+        if len(secret) < MIN_JWT_SECRET_LENGTH:
+            raise ValueError(f"jwt_secret must be at least {MIN_JWT_SECRET_LENGTH} characters, as pm-server")
+        return JwtValidator.hs256(secret, now=now)
+    if public_key is not None:
+        return JwtValidator.rs256(public_key, now=now)
+    return None
+
+
+def _error_code(answer: bytes) -> str | None:
+    """The ``Error.code`` of a serialized answer, or None for any other answer.
+
+    Reads the envelope's top-level tags only (message_id and timestamp come first on the wire), so a
+    large list answer is not decoded just to learn it is not an error.
+    """
+    position = 0
+    while position < len(answer):
+        tag, position = _varint(answer, position)
+        number, wire_type = tag >> 3, tag & 7
+        if number == _ERROR_FIELD:
+            return pb.WebSocketMessage.FromString(answer).error.code
+        if number > 2:
+            return None
+        if wire_type == 0:
+            _, position = _varint(answer, position)
+        elif wire_type == 2:
+            length, position = _varint(answer, position)
+            position += length
+        else:
+            return None
+    return None
+
+
+def _varint(data: bytes, position: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = data[position]
+        position += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, position
+        shift += 7
 
 
 def _normalized(ids: Iterable[str]) -> set[str]:
