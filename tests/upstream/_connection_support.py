@@ -55,9 +55,9 @@ def jwt_server(**options: Any) -> PmTestServer:
     return PmTestServer(jwt_secret=TEST_JWT_SECRET, **options)
 
 
-async def open_ws(url: str, headers: dict[str, str] | None = None) -> ClientConnection:
+async def open_ws(url: str, headers: dict[str, str] | None = None, **options: Any) -> ClientConnection:
     async with asyncio.timeout(TIMEOUT):
-        return await ws_connect(url, additional_headers=headers, ping_interval=None)
+        return await ws_connect(url, additional_headers=headers, ping_interval=None, **options)
 
 
 @asynccontextmanager

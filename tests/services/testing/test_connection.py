@@ -5,16 +5,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import time
 import uuid
+from urllib.parse import quote
 
+import jwt
 import pytest
 import trustme
+from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
 from projectmanagement_core.proto import messages_pb2 as pb
 from projectmanagement_services.testing import PmTestServer
 from tests.services.testing.conftest import TIMEOUT, Connect, RawClient, assert_error, make, new_id
+from tests.upstream import _connection_support as up
 
 SERVER_LOGGERS = ("websockets.server", "projectmanagement_services.testing")
 
@@ -75,9 +80,9 @@ async def test_open_mode_identity_comes_from_the_user_id_query(connect: Connect)
     first = await connect(user)
     project = await first.create_project()
     assert project.created_by == user
-    second = await connect(user)  # the same identity on a new connection is still the admin
-    answer = await second.call("get_projects_request")
-    assert [p.id for p in answer.projects_list.projects] == [project.id]
+    second = await connect(user)  # the same identity on a new connection is still a member
+    answer = await second.call("get_work_items_request", project_id=project.id)
+    assert answer.WhichOneof("payload") == "work_items_list", answer
 
 
 async def test_missing_user_id_makes_a_stranger_who_is_member_of_nothing(
@@ -178,3 +183,312 @@ async def test_connection_count_tracks_open_connections(server: PmTestServer, co
     await second.call("ping", timestamp=1)
     assert server.connection_count == 2
     assert server.counters.handshakes_accepted == 2
+
+
+# ---------------------------------------------------------------------- pm-server's connection rules
+# Beyond the ported upstream tests (tests/upstream/): the details of pm-server's handshake, limits,
+# timeout, breaker and frames that its own tests leave unchecked.
+
+
+def _rsa_key_pair() -> tuple[bytes, str]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, public.decode()
+
+
+async def _identity(ws: ClientConnection) -> str:
+    """Who the server thinks this connection is: the creator of a fresh project."""
+    return (await up.create_project(ws, "K" + uuid.uuid4().hex[:8].upper())).created_by
+
+
+async def test_jwt_sub_that_is_a_uuid_is_the_user_and_query_user_id_is_ignored() -> None:
+    user = uuid.uuid4()
+    async with up.jwt_server() as server:
+        url = f"{server.url}?user_id={uuid.uuid4()}"
+        token = up.create_test_token(str(user).upper())  # any spelling Uuid::parse_str accepts
+        ws = await up.open_ws(url, up.bearer(token))
+        async with ws:
+            assert await _identity(ws) == str(user)
+
+
+async def test_jwt_sub_that_is_not_a_uuid_is_a_new_stranger_on_every_connection() -> None:
+    async with up.jwt_server() as server:
+        async with up.connected(server, "user-1") as first, up.connected(server, "user-1") as second:
+            one, two = await _identity(first), await _identity(second)
+        assert one != two
+        assert uuid.UUID(one).version == uuid.UUID(two).version == 4
+
+
+@pytest.mark.parametrize(
+    ("case", "claims"),
+    [
+        ("expired beyond the 30 s leeway", {"exp_offset": -45}),
+        ("nbf beyond the leeway", {"nbf_offset": 120}),
+        ("no iat", {"drop": "iat"}),
+        ("no exp", {"drop": "exp"}),
+        ("no sub", {"drop": "sub"}),
+        ("empty sub", {"sub": ""}),
+        ("float iat", {"iat": 1.5}),
+        ("roles not a list", {"roles": "admin"}),
+    ],
+)
+async def test_jwt_claims_pm_server_refuses_get_401(case: str, claims: dict[str, object]) -> None:
+    now = int(time.time())
+    payload: dict[str, object] = {"sub": "user-1", "exp": now + 3600, "iat": now}
+    if "exp_offset" in claims:
+        payload["exp"] = now + int(str(claims["exp_offset"]))
+    if "nbf_offset" in claims:
+        payload["nbf"] = now + int(str(claims["nbf_offset"]))
+    if "drop" in claims:
+        del payload[str(claims["drop"])]
+    payload.update({k: v for k, v in claims.items() if k in ("sub", "iat", "roles")})
+    token = jwt.encode(payload, up.TEST_JWT_SECRET, algorithm="HS256")
+    async with up.jwt_server() as server:
+        assert await up.refused_status(server.url, up.bearer(token)) == 401, case
+
+
+async def test_jwt_accepts_what_pm_server_accepts_leeway_audience_roles_and_nbf() -> None:
+    now = int(time.time())
+    accepted = [
+        {"sub": "u", "exp": now - 10, "iat": now - 100},  # expired, but within the 30 s leeway
+        {"sub": "u", "exp": now + 60, "iat": now + 600},  # iat in the future is never compared
+        {"sub": "u", "exp": now + 60, "iat": now, "aud": "someone", "iss": "anyone"},
+        {"sub": "u", "exp": now + 60, "iat": now, "roles": ["admin"], "nbf": now + 10},
+    ]
+    async with up.jwt_server() as server:
+        for payload in accepted:
+            ws = await up.open_ws(server.url, up.bearer(jwt.encode(payload, up.TEST_JWT_SECRET, "HS256")))
+            async with ws:
+                assert (await up.call(ws, "ping", timestamp=1)).pong.timestamp == 1, payload
+
+
+async def test_jwt_scheme_and_algorithm_are_exactly_bearer_and_the_configured_one() -> None:
+    token = up.create_test_token("user-1")
+    other_alg = jwt.encode({"sub": "u", "exp": int(time.time()) + 60, "iat": 0}, up.TEST_JWT_SECRET, "HS384")
+    unsigned = jwt.encode({"sub": "u", "exp": int(time.time()) + 60, "iat": 0}, None, "none")
+    async with up.jwt_server() as server:
+        for value in (
+            f"bearer {token}",
+            f"Bearer  {token}",
+            f"Basic {token}",
+            token,
+            f"Bearer {other_alg}",
+            f"Bearer {unsigned}",
+        ):
+            assert await up.refused_status(server.url, {"Authorization": value}) == 401, value
+        assert server.counters.handshakes_accepted == 0
+
+
+async def test_jwt_rs256_mode_accepts_tokens_signed_by_the_key_pair_only() -> None:
+    private, public = _rsa_key_pair()
+    now = int(time.time())
+    claims = {"sub": "user-1", "exp": now + 60, "iat": now}
+    async with PmTestServer(jwt_public_key=public) as server:
+        ws = await up.open_ws(server.url, up.bearer(jwt.encode(claims, private, algorithm="RS256")))
+        async with ws:
+            assert (await up.call(ws, "ping", timestamp=5)).pong.timestamp == 5
+        hs256 = jwt.encode(claims, up.TEST_JWT_SECRET, algorithm="HS256")
+        assert await up.refused_status(server.url, up.bearer(hs256)) == 401
+
+
+def test_auth_modes_are_configured_unambiguously() -> None:
+    with pytest.raises(ValueError, match="at least 32"):
+        PmTestServer(jwt_secret="short")
+    with pytest.raises(ValueError, match="not both"):
+        PmTestServer(jwt_secret=up.TEST_JWT_SECRET, jwt_public_key="x")
+    with pytest.raises(ValueError, match="exclude"):
+        PmTestServer(auth_token="t", jwt_secret=up.TEST_JWT_SECRET)
+    with pytest.raises(ValueError, match="RSA public key"):
+        PmTestServer(jwt_public_key="not a pem")
+
+
+@pytest.mark.parametrize(
+    ("claimed", "canonical"),
+    [
+        ("67E55044-10B1-426F-9247-BB680E5FE0C8", "67e55044-10b1-426f-9247-bb680e5fe0c8"),
+        ("67e5504410b1426f9247bb680e5fe0c8", "67e55044-10b1-426f-9247-bb680e5fe0c8"),
+        ("{67e55044-10b1-426f-9247-bb680e5fe0c8}", "67e55044-10b1-426f-9247-bb680e5fe0c8"),
+        ("urn:uuid:67e55044-10b1-426f-9247-bb680e5fe0c8", "67e55044-10b1-426f-9247-bb680e5fe0c8"),
+    ],
+)
+async def test_desktop_user_id_in_any_spelling_uuid_parse_str_accepts_is_canonicalised(
+    claimed: str, canonical: str
+) -> None:
+    async with PmTestServer() as server:
+        ws = await up.open_ws(f"{server.url}?user_id={quote(claimed)}")
+        async with ws:
+            assert await _identity(ws) == canonical
+
+
+async def test_desktop_user_id_uuid_parse_str_refuses_is_a_new_stranger_each_time() -> None:
+    laxer_than_upstream = "67e5-5044-10b1426f9247bb680e5fe0c8"  # Python's uuid.UUID would take it
+    async with PmTestServer() as server:
+        seen = set()
+        for query in (f"?user_id={laxer_than_upstream}", f"?user_id={laxer_than_upstream}", "", "?user_id="):
+            ws = await up.open_ws(server.url + query)
+            async with ws:
+                seen.add(await _identity(ws))
+        assert len(seen) == 4
+        assert str(uuid.UUID(laxer_than_upstream)) not in seen
+
+
+async def test_desktop_user_id_setting_is_the_identity_without_a_query() -> None:
+    desktop = uuid.uuid4()
+    async with PmTestServer(desktop_user_id=str(desktop)) as server:
+        for _ in range(2):
+            ws = await up.open_ws(server.url)
+            async with ws:
+                assert await _identity(ws) == str(desktop)
+
+
+async def test_connection_limit_is_checked_after_auth_so_a_bad_token_still_hears_401() -> None:
+    async with up.jwt_server(max_connections=1) as server, up.connected(server, "user-1"):
+        assert await up.refused_status(server.url) == 401
+        assert await up.refused_status(server.url, up.bearer(up.create_test_token("user-2"))) == 503
+        assert server.counters.connection_limit_refusals == 1
+
+
+async def test_no_connection_limit_when_max_connections_is_none() -> None:
+    async with PmTestServer(max_connections=None) as server:
+        sockets = [await up.open_ws(server.url) for _ in range(3)]
+        for ws in sockets:
+            await ws.close()
+        assert server.counters.handshakes_accepted == 3
+
+
+@pytest.mark.parametrize("bad", [0, 100_001, -1])
+def test_max_connections_outside_upstreams_range_is_refused(bad: int) -> None:
+    with pytest.raises(ValueError, match="max_connections"):
+        PmTestServer(max_connections=bad)
+
+
+async def test_a_request_outlasting_the_handler_timeout_is_answered_timeout_and_not_applied() -> None:
+    async with PmTestServer(handler_timeout=0.05) as server:
+        ws = await up.open_ws(server.url)
+        async with ws:
+            with server.faults.delay_handling(60):
+                answer = await up.call(ws, "create_project_request", key="SLOW", title="Slow")
+                ping = await up.call(ws, "ping", timestamp=9)  # pings are under the timeout too
+            assert answer.WhichOneof("payload") == "error"
+            assert answer.error.code == "TIMEOUT"
+            assert answer.error.message == "Request timed out. Please try again."
+            assert not answer.error.HasField("field")
+            assert ping.error.code == "TIMEOUT"
+            assert server.projects() == []
+            assert server.counters.handler_timeouts == 2
+            assert (await up.call(ws, "ping", timestamp=10)).pong.timestamp == 10
+
+
+def test_handler_timeout_must_be_positive_or_none() -> None:
+    with pytest.raises(ValueError, match="handler_timeout"):
+        PmTestServer(handler_timeout=0)
+    assert PmTestServer(handler_timeout=None) is not None
+
+
+async def test_unauthorized_reads_trip_the_servers_own_breaker_for_everybody_as_upstream() -> None:
+    """pm-server bug reproduced: UNAUTHORIZED counts as a failure, and the breaker never closes."""
+    owner, stranger = uuid.uuid4(), uuid.uuid4()
+    async with PmTestServer() as server:
+        ws_owner = await up.open_ws(f"{server.url}?user_id={owner}")
+        ws_stranger = await up.open_ws(f"{server.url}?user_id={stranger}")
+        async with ws_owner, ws_stranger:
+            project = await up.create_project(ws_owner)
+            for _ in range(5):
+                denied = await up.call(ws_stranger, "get_work_items_request", project_id=project.id)
+                assert denied.error.code == "UNAUTHORIZED"
+            answer = await up.call(ws_owner, "get_work_items_request", project_id=project.id)
+            assert answer.error.code == "SERVICE_UNAVAILABLE"
+            assert answer.error.message == "Service temporarily unavailable. Retry after 30 seconds"
+            assert not answer.error.HasField("field")
+            assert (await up.call(ws_owner, "ping", timestamp=3)).pong.timestamp == 3  # no database
+            assert (await up.call(ws_owner, "subscribe")).WhichOneof("payload") is None
+            assert server.breaker is not None
+            assert server.breaker.state == "Open"
+            assert server.counters.breaker_rejections == 1
+
+
+async def test_a_success_between_unauthorized_reads_resets_the_breakers_count() -> None:
+    owner, stranger = uuid.uuid4(), uuid.uuid4()
+    async with PmTestServer() as server:
+        ws_owner = await up.open_ws(f"{server.url}?user_id={owner}")
+        ws_stranger = await up.open_ws(f"{server.url}?user_id={stranger}")
+        async with ws_owner, ws_stranger:
+            project = await up.create_project(ws_owner)
+            for _ in range(4):
+                await up.call(ws_stranger, "get_work_items_request", project_id=project.id)
+            listed = await up.call(ws_owner, "get_work_items_request", project_id=project.id)
+            assert listed.WhichOneof("payload") == "work_items_list"
+            for _ in range(4):
+                denied = await up.call(ws_stranger, "get_work_items_request", project_id=project.id)
+                assert denied.error.code == "UNAUTHORIZED"
+            assert server.breaker is not None
+            assert server.breaker.state == "Closed"
+
+
+async def test_server_breaker_none_never_refuses() -> None:
+    owner, stranger = uuid.uuid4(), uuid.uuid4()
+    async with PmTestServer(server_breaker=None) as server:
+        ws_owner = await up.open_ws(f"{server.url}?user_id={owner}")
+        ws_stranger = await up.open_ws(f"{server.url}?user_id={stranger}")
+        async with ws_owner, ws_stranger:
+            project = await up.create_project(ws_owner)
+            for _ in range(8):
+                await up.call(ws_stranger, "get_work_items_request", project_id=project.id)
+            listed = await up.call(ws_owner, "get_work_items_request", project_id=project.id)
+            assert listed.WhichOneof("payload") == "work_items_list"
+            assert server.breaker is None
+
+
+async def test_envelope_without_payload_carries_pm_servers_text() -> None:
+    async with PmTestServer() as server:
+        ws = await up.open_ws(server.url)
+        async with ws:
+            mid = new_id()
+            await ws.send(pb.WebSocketMessage(message_id=mid, timestamp=1).SerializeToString())
+            answer = pb.WebSocketMessage.FromString(await ws.recv())
+            assert answer.message_id == mid
+            assert answer.error.code == "INVALID_MESSAGE"
+            assert answer.error.message.startswith("Invalid message: Unsupported or missing message payload")
+
+
+async def test_undecodable_frame_still_delivers_what_was_queued_before_the_drop() -> None:
+    async with PmTestServer() as server:
+        ws = await up.open_ws(server.url)
+        ping = make("ping", timestamp=77)
+        await ws.send(ping.SerializeToString())
+        await ws.send(b"\x0a\x7f")
+        async with asyncio.timeout(TIMEOUT):
+            answer = pb.WebSocketMessage.FromString(await ws.recv())
+            assert answer.pong.timestamp == 77
+            with pytest.raises(ConnectionClosedError):
+                await ws.recv()
+        assert ws.protocol.close_rcvd is None
+        assert server.counters.undecodable_frames == 1
+
+
+async def test_websocket_pings_are_answered_with_pongs() -> None:
+    async with PmTestServer() as server:
+        ws = await up.open_ws(server.url)
+        async with ws, asyncio.timeout(TIMEOUT):
+            latency = await (await ws.ping(b"hb"))
+            assert latency >= 0
+
+
+async def test_frames_up_to_axums_64_mib_limit_are_accepted() -> None:
+    async with PmTestServer() as server:
+        ws = await up.open_ws(server.url, max_size=None)  # the answer echoes the big message_id
+        async with ws:
+            big = pb.WebSocketMessage(message_id="x" * (2 << 20), timestamp=1)
+            big.ping.timestamp = 5
+            await ws.send(big.SerializeToString())
+            async with asyncio.timeout(TIMEOUT):
+                answer = pb.WebSocketMessage.FromString(await ws.recv())
+            assert answer.pong.timestamp == 5
