@@ -7,6 +7,7 @@ import logging
 import ssl
 import time
 import uuid
+from pathlib import Path
 from urllib.parse import quote
 
 import jwt
@@ -17,7 +18,16 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
 from projectmanagement_core.proto import messages_pb2 as pb
+from projectmanagement_services.cli import build_parser
 from projectmanagement_services.testing import PmTestServer
+from projectmanagement_services.testing.identity import parse_upstream_uuid
+from projectmanagement_services.testing.serve import connection_options
+from projectmanagement_services.testing.server_breaker import (
+    ServerBreakerSettings,
+    ServerBreakerState,
+    ServerCircuitBreaker,
+    breaker_effects,
+)
 from tests.services.testing.conftest import TIMEOUT, Connect, RawClient, assert_error, make, new_id
 from tests.upstream import _connection_support as up
 
@@ -492,3 +502,139 @@ async def test_frames_up_to_axums_64_mib_limit_are_accepted() -> None:
             async with asyncio.timeout(TIMEOUT):
                 answer = pb.WebSocketMessage.FromString(await ws.recv())
             assert answer.pong.timestamp == 5
+
+
+class _FakeTime:
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self.value = start
+
+    def __call__(self) -> float:
+        return self.value
+
+
+def test_server_breaker_stays_open_forever_with_upstreams_clock_bug() -> None:
+    now, clock = _FakeTime(), _FakeTime(0.0)
+    breaker = ServerCircuitBreaker(ServerBreakerSettings(), now=now, clock=clock)
+    for _ in range(4):
+        breaker.record("failure")
+    assert breaker.retry_after() is None
+    breaker.record("failure")
+    assert breaker.state == ServerBreakerState.OPEN
+    for elapsed in (0.0, 29.0, 31.0, 3600.0):
+        clock.value = elapsed
+        assert breaker.retry_after() == 30  # upstream's Instant::now().elapsed() is always 0
+    assert breaker.state == ServerBreakerState.OPEN
+
+
+def test_server_breaker_without_the_bug_half_opens_and_closes_after_three_successes() -> None:
+    now, clock = _FakeTime(), _FakeTime(0.0)
+    breaker = ServerCircuitBreaker(ServerBreakerSettings(stuck_open=False), now=now, clock=clock)
+    for _ in range(5):
+        breaker.record("failure")
+    clock.value = 12.0
+    assert breaker.retry_after() == 18
+    clock.value = 30.0
+    assert breaker.retry_after() is None
+    assert breaker.state == ServerBreakerState.HALF_OPEN
+    breaker.record("failure")  # one failure re-opens it
+    assert breaker.state == ServerBreakerState.OPEN
+    clock.value = 60.0
+    assert breaker.retry_after() is None
+    for _ in range(2):
+        breaker.record("success")
+    assert breaker.state == ServerBreakerState.HALF_OPEN
+    breaker.record("success")
+    assert breaker.state == ServerBreakerState.CLOSED
+
+
+def test_server_breaker_counts_failures_in_a_window_of_whole_seconds_and_successes_reset() -> None:
+    now = _FakeTime()
+    breaker = ServerCircuitBreaker(ServerBreakerSettings(), now=now, clock=_FakeTime(0.0))
+    for _ in range(4):
+        breaker.record("failure")
+    now.value += 60  # exactly the window: still counted
+    breaker.record("failure")
+    assert breaker.state == ServerBreakerState.OPEN
+    breaker.reset()
+    for _ in range(4):
+        breaker.record("failure")
+    now.value += 61  # beyond the window: the count starts again
+    breaker.record("failure")
+    assert breaker.state == ServerBreakerState.CLOSED
+    for _ in range(3):
+        breaker.record("failure")
+    breaker.record("success")
+    breaker.record("failure")
+    assert breaker.state == ServerBreakerState.CLOSED
+
+
+@pytest.mark.parametrize(
+    ("kind", "code", "effects"),
+    [
+        ("ping", None, ()),
+        ("subscribe", "INVALID_MESSAGE", ()),
+        ("get_work_items_request", None, ("success",)),
+        ("get_work_items_request", "UNAUTHORIZED", ("failure",)),
+        ("get_sprints_request", "UNAUTHORIZED", ("failure",)),
+        ("update_work_item_request", "UNAUTHORIZED", ("success", "failure")),
+        ("update_work_item_request", "DATABASE_ERROR", ("success", "failure")),
+        ("update_sprint_request", "CONFLICT", ("success",)),
+        ("create_work_item_request", "VALIDATION_ERROR", ()),
+    ],
+)
+def test_breaker_effects_follow_upstreams_database_operations(
+    kind: str, code: str | None, effects: tuple[str, ...]
+) -> None:
+    assert breaker_effects(kind, code) == effects
+
+
+@pytest.mark.parametrize(
+    "bad", [{"failure_threshold": 0}, {"open_duration_seconds": 301}, {"failure_window_seconds": 0}]
+)
+def test_server_breaker_settings_keep_pm_configs_ranges(bad: dict[str, int]) -> None:
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        ServerBreakerSettings(**bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("67e55044-10b1-426f-9247-bb680e5fe0c8", "67e55044-10b1-426f-9247-bb680e5fe0c8"),
+        ("67E5504410B1426F9247BB680E5FE0C8", "67e55044-10b1-426f-9247-bb680e5fe0c8"),
+        ("{67e55044-10b1-426f-9247-bb680e5fe0c8}", "67e55044-10b1-426f-9247-bb680e5fe0c8"),
+        ("urn:uuid:67e55044-10b1-426f-9247-bb680e5fe0c8", "67e55044-10b1-426f-9247-bb680e5fe0c8"),
+        ("urn:uuid:67e5504410b1426f9247bb680e5fe0c8", None),
+        ("{67e5504410b1426f9247bb680e5fe0c8}", None),
+        ("67e55044-10b1426f-9247-bb680e5fe0c8", None),
+        (" 67e55044-10b1-426f-9247-bb680e5fe0c8", None),
+        ("local-user", None),
+        ("", None),
+    ],
+)
+def test_parse_upstream_uuid_accepts_exactly_uuid_parse_strs_spellings(
+    text: str, expected: str | None
+) -> None:
+    parsed = parse_upstream_uuid(text)
+    assert (str(parsed) if parsed is not None else None) == expected
+
+
+def test_pm_serve_flags_become_server_options_with_pm_servers_defaults(tmp_path: Path) -> None:
+    parser = build_parser()
+    defaults = connection_options(parser.parse_args(["serve"]))
+    assert defaults["max_connections"] == 10_000
+    assert defaults["handler_timeout"] == 30.0
+    assert defaults["server_breaker"] == ServerBreakerSettings()
+    assert defaults["jwt_secret"] is None
+    assert defaults["desktop_user_id"] == "local-user"
+    pem = tmp_path / "key.pem"
+    pem.write_text("PEM")
+    args = parser.parse_args(
+        ["serve", "--max-connections", "none", "--handler-timeout", "2.5", "--no-server-breaker",
+         "--jwt-public-key", str(pem), "--desktop-user-id", ""]
+    )  # fmt: skip
+    options = connection_options(args)
+    assert options["max_connections"] is None
+    assert options["handler_timeout"] == 2.5
+    assert options["server_breaker"] is None
+    assert options["jwt_public_key"] == "PEM"
+    assert options["desktop_user_id"] == ""
