@@ -5,10 +5,14 @@ requests strictly in order, one answer each; all frames for a connection (broadc
 frames) go through its writer queue, so a requester that is subscribed sees the broadcasts before
 its answer, and a slow subscriber never stalls anyone else's requests.
 
+Connection-level rules are pm-server's (``pm-ws/src/app_state.rs``, ``web_socket_connection.rs``,
+``handlers/dispatcher.rs``): the handshake gate of :mod:`.handshake` (identity, 401, then the 503
+connection limit), a handler timeout around each request (TIMEOUT), pm-server's own circuit breaker
+around the handler (:mod:`.server_breaker`), INVALID_MESSAGE for an envelope without a request payload,
+text frames ignored, and an undecodable binary frame ending the connection without a Close frame.
+
 Behaviour where protocol.md leaves room (**ref**):
-- An envelope without a payload, with a payload this server does not model (e.g. comments, 70) or
-  with a server-to-client payload (a Pong, an event) is answered with INVALID_MESSAGE rather than
-  ignored, so a client never waits for an answer that will not come.
+- A payload pm-server handles but this schema does not model (e.g. comments, 70) is INVALID_MESSAGE.
 - ``Subscribe.sprint_ids`` are acknowledged and ignored: every broadcast is per project. A broadcast
   reaches subscribers that are members of the project (subscribing does not leak other projects).
 - ``:memory:`` keeps its data across :meth:`PmTestServer.stop`/:meth:`PmTestServer.start` of the same
@@ -41,27 +45,21 @@ from projectmanagement_services.testing.connection_limits import (
     DEFAULT_HANDLER_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
     MAX_FRAME_BYTES,
-    MIN_JWT_SECRET_LENGTH,
     TIMEOUT_MESSAGE,
     UNSUPPORTED_PAYLOAD_MESSAGE,
     check_handler_timeout,
-    check_max_connections,
 )
 from projectmanagement_services.testing.counters import ServerCounters
 from projectmanagement_services.testing.faults import ServerFaults
-from projectmanagement_services.testing.identity import (
-    DEFAULT_DESKTOP_USER_ID,
-    bearer_token,
-    desktop_user_id,
-    user_uuid,
-)
-from projectmanagement_services.testing.jwt_auth import InvalidTokenError, JwtValidator
+from projectmanagement_services.testing.handshake import HandshakeGate, Refusal
+from projectmanagement_services.testing.identity import DEFAULT_DESKTOP_USER_ID
 from projectmanagement_services.testing.rate_limit import MAX_WARNINGS, TokenBucket, rate_limit_warning
 from projectmanagement_services.testing.request_handler import ENTITY_REQUESTS, RequestHandler, error_envelope
 from projectmanagement_services.testing.server_breaker import (
     SERVICE_UNAVAILABLE_MESSAGE,
     ServerBreakerSettings,
     ServerCircuitBreaker,
+    answer_error_code,
     breaker_effects,
     uses_database,
 )
@@ -72,13 +70,9 @@ __all__ = ["PmTestServer"]
 
 logger = logging.getLogger(__name__)
 
-#: Namespace of the deterministic user id derived from a bearer token.
-TOKEN_NAMESPACE: Final = uuid.UUID("6f0c7a52-8a7e-4c43-9c1b-2f1d4f6b9e10")
 #: Frames queued for one connection beyond which it is considered stuck and dropped.
 MAX_QUEUED_FRAMES: Final = 100_000
 _NO_PAYLOAD: Final = "<no payload>"
-#: The wire tag of ``WebSocketMessage.error`` (field 100, length-delimited): varint(100 << 3 | 2).
-_ERROR_FIELD: Final = 100
 
 #: A frame for the writer, and a future settled once it is written; a None frame only settles it.
 _Outbound = tuple[bytes | str | None, asyncio.Future[None] | None]
@@ -165,16 +159,20 @@ class PmTestServer:
         self._clock = clock
         self._sleep = sleep
         self._now = now
-        self._max_connections = check_max_connections(max_connections)
+        self._gate = HandshakeGate(
+            auth_token=auth_token,
+            jwt_secret=jwt_secret,
+            jwt_public_key=jwt_public_key,
+            desktop_user_id=desktop_user_id,
+            max_connections=max_connections,
+            now=now,
+        )
         self._handler_timeout = check_handler_timeout(handler_timeout)
         self.breaker = (
             ServerCircuitBreaker(server_breaker, now=now, clock=clock) if server_breaker is not None else None
         )
-        self._jwt = _jwt_validator(auth_token, jwt_secret, jwt_public_key, now)
-        self._desktop_user_id = desktop_user_id
         #: The identity each accepted handshake resolved to, until its connection handler takes it.
         self._identities: weakref.WeakKeyDictionary[ServerConnection, str] = weakref.WeakKeyDictionary()
-        self._tokens: dict[str, str] = {}
         self._server: Server | None = None
         self._store: SqliteStore | None = None
         self._handler: RequestHandler | None = None
@@ -278,12 +276,11 @@ class PmTestServer:
 
     def register_token(self, token: str, user_id: uuid.UUID | str) -> None:
         """Accept ``token`` (in addition to ``auth_token``) as the identity ``user_id``."""
-        self._tokens[token] = str(uuid.UUID(str(user_id)))
+        self._gate.register_token(token, user_id)
 
     def user_for_token(self, token: str) -> uuid.UUID:
         """The identity a bearer token stands for: registered, else a uuid5 of the token."""
-        registered = self._tokens.get(token)
-        return uuid.UUID(registered) if registered is not None else uuid.uuid5(TOKEN_NAMESPACE, token)
+        return self._gate.user_for_token(token)
 
     def add_member(self, project_id: uuid.UUID | str, user_id: uuid.UUID | str, role: str = "member") -> None:
         """Make ``user_id`` a member of a project (the protocol has no membership messages)."""
@@ -303,41 +300,20 @@ class PmTestServer:
     # ------------------------------------------------------------------ handshake
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Gate the handshake as pm-server: 404 off ``/ws``; the identity (401); the limit (503).
-
-        Refusal faults come first. pm-server checks the token before the connection limit, so a
-        client with a bad token hears 401 even from a full server.
-        """
+        """Gate the handshake: 404 off ``/ws``, refusal faults (503), then pm-server's 401 and 503."""
         if urlsplit(request.path).path != "/ws":
             return self._refuse(connection, 404, "Not Found\n")
         status = self.faults.take_handshake_refusal()
         if status is not None:
             return self._refuse(connection, status, "Service Unavailable: connection limit reached\n")
-        claimed = self._claimed_identity(request)
-        if claimed is None:
-            return self._refuse(connection, 401, "Unauthorized\n")
-        if self._max_connections is not None and len(self._sessions) >= self._max_connections:
+        decision = self._gate.decide(request, len(self._sessions))
+        if decision == Refusal(503):
             self.counters.connection_limit_refusals += 1
             return self._refuse(connection, 503, "Service Unavailable\n")
-        self._identities[connection] = user_uuid(claimed)
+        if isinstance(decision, Refusal):
+            return self._refuse(connection, decision, "Unauthorized\n")
+        self._identities[connection] = decision
         return None
-
-    def _claimed_identity(self, request: Request) -> str | None:
-        """The user id the handshake claims (not yet parsed as a UUID); None means HTTP 401."""
-        if self._auth_token is None and self._jwt is None:
-            return desktop_user_id(request.path, self._desktop_user_id)
-        token = bearer_token(request.headers)
-        if token is None:
-            return None
-        if self._jwt is not None:
-            try:
-                return self._jwt.subject(token)
-            except InvalidTokenError as exc:
-                logger.debug("JWT validation failed: %s", exc)
-                return None
-        if token != self._auth_token and token not in self._tokens:
-            return None
-        return str(self.user_for_token(token))
 
     def _refuse(self, connection: ServerConnection, status: int, text: str) -> Response:
         self.counters.handshakes_refused += 1
@@ -494,7 +470,7 @@ class PmTestServer:
         for project_id, frame in outcome.broadcasts:
             self._broadcast(project_id, frame)
         if breaker is not None:
-            for effect in breaker_effects(kind, _error_code(outcome.answer)):
+            for effect in breaker_effects(kind, answer_error_code(outcome.answer)):
                 breaker.record(effect)
         return outcome.answer
 
@@ -547,58 +523,6 @@ class PmTestServer:
             waits.append(delivered)
         if waits:
             await asyncio.gather(*waits)
-
-
-def _jwt_validator(
-    auth_token: str | None, secret: str | bytes | None, public_key: str | None, now: Callable[[], float]
-) -> JwtValidator | None:
-    """pm-server's JWT mode from the constructor's arguments; None when it is off."""
-    if secret is not None and public_key is not None:
-        raise ValueError("give jwt_secret (HS256) or jwt_public_key (RS256), not both")
-    if auth_token is not None and (secret is not None or public_key is not None):
-        raise ValueError("auth_token (static token mode) and JWT mode exclude each other")
-    if secret is not None:
-        if len(secret) < MIN_JWT_SECRET_LENGTH:
-            raise ValueError(f"jwt_secret must be at least {MIN_JWT_SECRET_LENGTH} characters, as pm-server")
-        return JwtValidator.hs256(secret, now=now)
-    if public_key is not None:
-        return JwtValidator.rs256(public_key, now=now)
-    return None
-
-
-def _error_code(answer: bytes) -> str | None:
-    """The ``Error.code`` of a serialized answer, or None for any other answer.
-
-    Reads the envelope's top-level tags only (message_id and timestamp come first on the wire), so a
-    large list answer is not decoded just to learn it is not an error.
-    """
-    position = 0
-    while position < len(answer):
-        tag, position = _varint(answer, position)
-        number, wire_type = tag >> 3, tag & 7
-        if number == _ERROR_FIELD:
-            return pb.WebSocketMessage.FromString(answer).error.code
-        if number > 2:
-            return None
-        if wire_type == 0:
-            _, position = _varint(answer, position)
-        elif wire_type == 2:
-            length, position = _varint(answer, position)
-            position += length
-        else:
-            return None
-    return None
-
-
-def _varint(data: bytes, position: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = data[position]
-        position += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, position
-        shift += 7
 
 
 def _normalized(ids: Iterable[str]) -> set[str]:
