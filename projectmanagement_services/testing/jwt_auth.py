@@ -10,7 +10,8 @@ What a token must be to open a connection, as upstream (jsonwebtoken 10 with
 - the payload has a non-empty string ``sub`` and integer ``exp`` and ``iat`` (pm-auth's ``Claims``
   struct; ``iat`` is required but never compared with the clock); ``roles``, when present, is a list
   of strings;
-- ``aud`` and ``iss`` are not checked (none is configured upstream).
+- no ``aud``: pm-server configures no audience, and jsonwebtoken (since 9) then refuses every token
+  that names one (a string or a list of strings); ``iss`` is not checked.
 
 Every refusal is the same HTTP 401 at the handshake; the reason is only logged.
 
@@ -43,6 +44,13 @@ def _numeric(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value) if value >= 0 else None
+
+
+def _is_audience(value: object) -> bool:
+    """Whether jsonwebtoken parses ``aud`` as an audience (one string, or a list of strings)."""
+    if isinstance(value, str):
+        return True
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
 class JwtValidator:
@@ -115,6 +123,8 @@ class JwtValidator:
         exp = _numeric(claims["exp"])
         if exp is not None and exp + JWT_LEEWAY_SECONDS < now:
             raise InvalidTokenError("Token expired")
+        if _is_audience(claims.get("aud")):
+            raise InvalidTokenError("InvalidAudience: the token names an audience and none is expected")
         nbf = _numeric(claims.get("nbf"))
         if nbf is not None and nbf > now + JWT_LEEWAY_SECONDS:
             raise InvalidTokenError("ImmatureSignature")

@@ -248,6 +248,8 @@ async def test_jwt_sub_that_is_not_a_uuid_is_a_new_stranger_on_every_connection(
         ("empty sub", {"sub": ""}),
         ("float iat", {"iat": 1.5}),
         ("roles not a list", {"roles": "admin"}),
+        ("an audience when none is expected", {"aud": "pm-server"}),
+        ("a list of audiences", {"aud": ["a", "b"]}),
     ],
 )
 async def test_jwt_claims_pm_server_refuses_get_401(case: str, claims: dict[str, object]) -> None:
@@ -259,18 +261,18 @@ async def test_jwt_claims_pm_server_refuses_get_401(case: str, claims: dict[str,
         payload["nbf"] = now + int(str(claims["nbf_offset"]))
     if "drop" in claims:
         del payload[str(claims["drop"])]
-    payload.update({k: v for k, v in claims.items() if k in ("sub", "iat", "roles")})
+    payload.update({k: v for k, v in claims.items() if k in ("sub", "iat", "roles", "aud")})
     token = jwt.encode(payload, up.TEST_JWT_SECRET, algorithm="HS256")
     async with up.jwt_server() as server:
         assert await up.refused_status(server.url, up.bearer(token)) == 401, case
 
 
-async def test_jwt_accepts_what_pm_server_accepts_leeway_audience_roles_and_nbf() -> None:
+async def test_jwt_accepts_what_pm_server_accepts_leeway_iat_roles_and_nbf() -> None:
     now = int(time.time())
     accepted = [
         {"sub": "u", "exp": now - 10, "iat": now - 100},  # expired, but within the 30 s leeway
         {"sub": "u", "exp": now + 60, "iat": now + 600},  # iat in the future is never compared
-        {"sub": "u", "exp": now + 60, "iat": now, "aud": "someone", "iss": "anyone"},
+        {"sub": "u", "exp": now + 60, "iat": now, "aud": 7, "iss": "anyone"},  # aud not a string: unread
         {"sub": "u", "exp": now + 60, "iat": now, "roles": ["admin"], "nbf": now + 10},
     ]
     async with up.jwt_server() as server:
