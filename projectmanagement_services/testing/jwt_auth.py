@@ -20,6 +20,7 @@ PyJWT is an optional dependency (the ``dev`` extra): only the JWT mode needs it.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any, Final
@@ -39,11 +40,13 @@ def _is_i64(value: object) -> bool:
     return type(value) is int and _I64[0] <= value <= _I64[1]
 
 
-def _numeric(value: object) -> float | None:
-    """jsonwebtoken's lenient reading of ``exp``/``nbf`` for the time checks: a non-negative number."""
+def _numeric(value: object) -> int | None:
+    """jsonwebtoken's reading of ``exp``/``nbf`` for the time checks: a u64, floats rounded half up."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) if value >= 0 else None
+    if isinstance(value, float) and not (math.isfinite(value) and 0 <= value < 2.0**64):
+        return None
+    return math.floor(value + 0.5) if isinstance(value, float) else value if value >= 0 else None
 
 
 def _is_audience(value: object) -> bool:
@@ -117,7 +120,7 @@ class JwtValidator:
         return self._check_claims(claims)
 
     def _check_claims(self, claims: dict[str, Any]) -> str:
-        now = self._now()
+        now = int(self._now())  # whole seconds, as jsonwebtoken's get_current_timestamp()
         if "exp" not in claims or _numeric(claims["exp"]) is None:
             raise InvalidTokenError("Missing required claim: exp")
         exp = _numeric(claims["exp"])

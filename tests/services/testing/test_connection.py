@@ -21,6 +21,7 @@ from projectmanagement_core.proto import messages_pb2 as pb
 from projectmanagement_services.cli import build_parser
 from projectmanagement_services.testing import PmTestServer
 from projectmanagement_services.testing.identity import parse_upstream_uuid
+from projectmanagement_services.testing.jwt_auth import InvalidTokenError, JwtValidator
 from projectmanagement_services.testing.serve import connection_options
 from projectmanagement_services.testing.server_breaker import (
     ServerBreakerSettings,
@@ -640,3 +641,28 @@ def test_pm_serve_flags_become_server_options_with_pm_servers_defaults(tmp_path:
     assert options["server_breaker"] is None
     assert options["jwt_public_key"] == "PEM"
     assert options["desktop_user_id"] == ""
+
+
+@pytest.mark.parametrize(
+    ("claims", "accepted"),
+    [
+        ({"exp": 970}, True),  # now is 1000 whole seconds: 970 + 30 is not before it
+        ({"exp": 969}, False),
+        ({"exp": 969.5}, False),  # pm-auth's Claims wants an integer exp
+        ({"exp": 2000, "nbf": 1030}, True),
+        ({"exp": 2000, "nbf": 1031}, False),
+        ({"exp": 2000, "nbf": "soon"}, True),  # an unreadable nbf is not checked
+        ({"exp": -5}, False),
+    ],
+)
+def test_jwt_time_checks_use_whole_seconds_and_a_30_second_leeway(
+    claims: dict[str, object], accepted: bool
+) -> None:
+    secret = b"s" * 32
+    validator = JwtValidator.hs256(secret, now=lambda: 1000.9)
+    token = jwt.encode({"sub": "someone", "iat": 1, **claims}, secret, algorithm="HS256")
+    if accepted:
+        assert validator.subject(token) == "someone"
+    else:
+        with pytest.raises(InvalidTokenError):
+            validator.subject(token)
