@@ -59,7 +59,7 @@ from projectmanagement_services.testing.server_breaker import (
     SERVICE_UNAVAILABLE_MESSAGE,
     ServerBreakerSettings,
     ServerCircuitBreaker,
-    answer_error_code,
+    answer_error,
     breaker_effects,
     uses_database,
 )
@@ -470,7 +470,8 @@ class PmTestServer:
         for project_id, frame in outcome.broadcasts:
             self._broadcast(project_id, frame)
         if breaker is not None:
-            for effect in breaker_effects(kind, answer_error_code(outcome.answer)):
+            code, field = answer_error(outcome.answer) or (None, None)
+            for effect in breaker_effects(kind, code, field):
                 breaker.record(effect)
         return outcome.answer
 

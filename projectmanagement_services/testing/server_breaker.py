@@ -36,7 +36,7 @@ __all__ = [
     "ServerBreakerSettings",
     "ServerBreakerState",
     "ServerCircuitBreaker",
-    "answer_error_code",
+    "answer_error",
     "breaker_effects",
     "uses_database",
 ]
@@ -55,6 +55,22 @@ _PERMISSION_FIRST: Final = frozenset({"get_work_items_request", "get_sprints_req
 #: Error codes upstream raises outside any database operation (input checks, or decisions taken on
 #: rows a successful read returned).
 _DECIDED_AFTER_READS: Final = frozenset({"NOT_FOUND", "CONFLICT", "DELETE_BLOCKED"})
+#: Handlers that read their entity before any other check (only a malformed id is refused earlier).
+_ENTITY_READ_FIRST: Final = frozenset(
+    {
+        "update_work_item_request",
+        "delete_work_item_request",
+        "update_sprint_request",
+        "delete_sprint_request",
+        "update_project_request",
+        "delete_project_request",
+    }
+)
+_ID_FIELDS: Final = frozenset({"work_item_id", "sprint_id", "project_id"})
+#: Creates that parse ``project_id`` after their idempotency read.
+_PROJECT_PARSED_AFTER_READ: Final = frozenset({"create_work_item_request", "create_sprint_request"})
+#: Handlers whose ``parent_id`` check runs inside a database read.
+_HIERARCHY_CHECKED: Final = frozenset({"create_work_item_request", "update_work_item_request"})
 
 
 class ServerBreakerState(StrEnum):
@@ -167,14 +183,16 @@ def uses_database(kind: str) -> bool:
     return kind not in _NO_DATABASE
 
 
-def breaker_effects(kind: str, error_code: str | None) -> tuple[Effect, ...]:
+def breaker_effects(kind: str, error_code: str | None, field: str | None = None) -> tuple[Effect, ...]:
     """The breaker records upstream's handler makes for a request of ``kind`` answered ``error_code``.
 
     A success ran only successful operations; UNAUTHORIZED fails the membership check, which is the
     first operation of GetWorkItems/GetSprints and follows a successful read everywhere else; a
     DATABASE_ERROR/INTERNAL_ERROR fails a write after successful reads; NOT_FOUND, CONFLICT and
-    DELETE_BLOCKED are decided on what a successful read returned; validation errors are taken as
-    decided before any read (upstream checks a few after reads: an approximation).
+    DELETE_BLOCKED are decided on what a successful read returned. Validation errors depend on where
+    upstream checks them: a bad ``parent_id`` fails the hierarchy check, run inside a read; updates and
+    deletes read the entity first, so only a malformed id is refused before any read; creates check
+    their input first, then read (idempotency) before parsing ``project_id``.
     """
     if not uses_database(kind):
         return ()
@@ -186,11 +204,19 @@ def breaker_effects(kind: str, error_code: str | None) -> tuple[Effect, ...]:
         return ("success", "failure")
     if error_code in _DECIDED_AFTER_READS:
         return ("success",)
+    if error_code not in ("VALIDATION_ERROR", "INVALID_MESSAGE"):
+        return ()
+    if field == "parent_id" and kind in _HIERARCHY_CHECKED:
+        return ("success", "failure")
+    if kind in _ENTITY_READ_FIRST:
+        return () if field in _ID_FIELDS else ("success",)
+    if kind in _PROJECT_PARSED_AFTER_READ and field == "project_id":
+        return ("success",)
     return ()
 
 
-def answer_error_code(answer: bytes) -> str | None:
-    """The ``Error.code`` of a serialized answer, or None for any other answer.
+def answer_error(answer: bytes) -> tuple[str, str | None] | None:
+    """The ``Error`` (code, field) of a serialized answer, or None for any other answer.
 
     Reads the envelope's top-level tags only (message_id and timestamp come first on the wire), so a
     large list answer is not decoded just to learn it is not an error.
@@ -200,7 +226,8 @@ def answer_error_code(answer: bytes) -> str | None:
         tag, position = _varint(answer, position)
         number, wire_type = tag >> 3, tag & 7
         if number == _ERROR_FIELD:
-            return pb.WebSocketMessage.FromString(answer).error.code
+            error = pb.WebSocketMessage.FromString(answer).error
+            return error.code, error.field if error.HasField("field") else None
         if number > 2:
             return None
         if wire_type == 0:

@@ -572,23 +572,29 @@ def test_server_breaker_counts_failures_in_a_window_of_whole_seconds_and_success
 
 
 @pytest.mark.parametrize(
-    ("kind", "code", "effects"),
+    ("kind", "code", "effects", "field"),
     [
-        ("ping", None, ()),
-        ("subscribe", "INVALID_MESSAGE", ()),
-        ("get_work_items_request", None, ("success",)),
-        ("get_work_items_request", "UNAUTHORIZED", ("failure",)),
-        ("get_sprints_request", "UNAUTHORIZED", ("failure",)),
-        ("update_work_item_request", "UNAUTHORIZED", ("success", "failure")),
-        ("update_work_item_request", "DATABASE_ERROR", ("success", "failure")),
-        ("update_sprint_request", "CONFLICT", ("success",)),
-        ("create_work_item_request", "VALIDATION_ERROR", ()),
+        ("ping", None, (), None),
+        ("subscribe", "INVALID_MESSAGE", (), None),
+        ("get_work_items_request", None, ("success",), None),
+        ("get_work_items_request", "UNAUTHORIZED", ("failure",), None),
+        ("get_sprints_request", "UNAUTHORIZED", ("failure",), None),
+        ("update_work_item_request", "UNAUTHORIZED", ("success", "failure"), None),
+        ("update_work_item_request", "DATABASE_ERROR", ("success", "failure"), None),
+        ("update_sprint_request", "CONFLICT", ("success",), None),
+        ("create_work_item_request", "VALIDATION_ERROR", (), None),
+        ("create_work_item_request", "VALIDATION_ERROR", (), "title"),
+        ("create_work_item_request", "VALIDATION_ERROR", ("success",), "project_id"),
+        ("create_work_item_request", "VALIDATION_ERROR", ("success", "failure"), "parent_id"),
+        ("update_sprint_request", "VALIDATION_ERROR", ("success",), "status"),
+        ("update_sprint_request", "VALIDATION_ERROR", (), "sprint_id"),
+        ("get_sprints_request", "VALIDATION_ERROR", (), "project_id"),
     ],
 )
 def test_breaker_effects_follow_upstreams_database_operations(
-    kind: str, code: str | None, effects: tuple[str, ...]
+    kind: str, code: str | None, effects: tuple[str, ...], field: str | None
 ) -> None:
-    assert breaker_effects(kind, code) == effects
+    assert breaker_effects(kind, code, field) == effects
 
 
 @pytest.mark.parametrize(
