@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -19,6 +20,7 @@ from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
 from projectmanagement_core.proto import messages_pb2 as pb
 from projectmanagement_services.cli import build_parser
+from projectmanagement_services.cli import main as cli_main
 from projectmanagement_services.testing import PmTestServer
 from projectmanagement_services.testing.identity import parse_upstream_uuid
 from projectmanagement_services.testing.jwt_auth import InvalidTokenError, JwtValidator
@@ -672,3 +674,38 @@ def test_jwt_time_checks_use_whole_seconds_and_a_30_second_leeway(
     else:
         with pytest.raises(InvalidTokenError):
             validator.subject(token)
+
+
+async def test_pm_serve_enforces_its_connection_flags_end_to_end() -> None:
+    """``pm serve --jwt-secret S --max-connections 1`` as a real process: 401, then 503 when full."""
+    secret = up.TEST_JWT_SECRET.decode()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "projectmanagement_services.cli", "serve", "--port", "0",
+        "--jwt-secret", secret, "--max-connections", "1",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        async with asyncio.timeout(15):
+            line = (await process.stdout.readline()).decode()
+        assert line.startswith("pm serve: listening on ws://"), line
+        url = line.split()[-1]
+        assert await up.refused_status(url) == 401
+        ws = await up.open_ws(url, up.bearer(up.create_test_token("user-1")))
+        async with ws:
+            assert await up.refused_status(url, up.bearer(up.create_test_token("user-2"))) == 503
+    finally:
+        process.terminate()
+        async with asyncio.timeout(15):
+            await process.communicate()
+    assert process.returncode == 0
+
+
+def test_pm_serve_refuses_a_short_jwt_secret_and_mixed_auth_modes_with_exit_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli_main(["serve", "--jwt-secret", "short"]) == 2
+    assert "at least 32" in capsys.readouterr().err
+    assert cli_main(["serve", "--token", "t", "--jwt-secret", "x" * 32]) == 2
+    assert "exclude" in capsys.readouterr().err
+    assert cli_main(["serve", "--handler-timeout", "0"]) == 2
