@@ -421,8 +421,8 @@ class PmTestServer:
             except TimeoutError:
                 self.counters.handler_timeouts += 1
                 logger.debug("request %s %s timed out", kind, request.message_id)
-                answer = error_envelope(request.message_id, int(self._now()), "TIMEOUT", TIMEOUT_MESSAGE)
-                await self._answer(session, answer, is_pong=False)
+                timeout = error_envelope(request.message_id, int(self._now()), "TIMEOUT", TIMEOUT_MESSAGE)
+                await self._answer(session, timeout, is_pong=False)
                 return
         answer = self._handle(session, request, kind)
         if answer is not None:
