@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 from google.protobuf.message import DecodeError
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Opcode
 from websockets.http11 import Request, Response
 
 from projectmanagement_core.proto import messages_pb2 as pb
@@ -49,6 +50,7 @@ from projectmanagement_services.testing.connection_limits import (
     UNSUPPORTED_PAYLOAD_MESSAGE,
     check_handler_timeout,
 )
+from projectmanagement_services.testing.control_frames import ControlFrameConnection
 from projectmanagement_services.testing.counters import ServerCounters
 from projectmanagement_services.testing.faults import ServerFaults
 from projectmanagement_services.testing.handshake import HandshakeGate, Refusal
@@ -90,6 +92,7 @@ class _Session:
         self.bucket_generation = -1
         self.finished = asyncio.Event()
         self.task = asyncio.current_task()  # the connection handler, cancelled on drop/stop
+        self.control_tasks: set[asyncio.Task[None]] = set()  # the client's Pings and Pongs, in flight
 
     def send(self, frame: bytes | str | None, delivered: asyncio.Future[None] | None = None) -> None:
         if self.queue.qsize() >= MAX_QUEUED_FRAMES:
@@ -236,6 +239,7 @@ class PmTestServer:
             compression=None,  # nor does it negotiate permessage-deflate
             max_size=MAX_FRAME_BYTES,  # axum's default message limit, not websockets' 1 MiB
             logger=redacting_logger("websockets.server"),  # no bearer token in its handshake log
+            create_connection=ControlFrameConnection,  # to see the client's Pings and Pongs
         )
         self._port = self._server.sockets[0].getsockname()[1]
         logger.debug("pm test server listening on %s", self.url)
@@ -327,6 +331,8 @@ class PmTestServer:
         self.counters.handshakes_accepted += 1
         await self._sessions_update(session, add=True)
         writer = asyncio.create_task(self._write(session))
+        if isinstance(connection, ControlFrameConnection):
+            connection.on_control = lambda opcode, data: self._on_control_frame(session, opcode, data)
         logger.debug("connection open from %s as user %s", connection.remote_address, session.user_id)
         try:
             async for frame in connection:
@@ -348,6 +354,10 @@ class PmTestServer:
         except ConnectionClosed:
             pass
         finally:
+            if isinstance(connection, ControlFrameConnection):
+                connection.on_control = None
+            for task in list(session.control_tasks):
+                task.cancel()
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
@@ -386,6 +396,21 @@ class PmTestServer:
             await self._flush(session)
             await session.connection.close(1008, "Rate limit exceeded")
         return False
+
+    def _on_control_frame(self, session: _Session, opcode: Opcode, data: bytes) -> None:
+        task = asyncio.get_running_loop().create_task(self._control_frame(session, opcode, data))
+        session.control_tasks.add(task)
+        task.add_done_callback(session.control_tasks.discard)
+
+    async def _control_frame(self, session: _Session, opcode: Opcode, data: bytes) -> None:
+        """As pm-server: a client Ping or Pong costs a rate-limit token; an admitted Ping gets a Pong.
+
+        websockets has already sent its own Pong, as tungstenite does, so a client gets two.
+        """
+        if not await self._admit(session) or opcode is not Opcode.PING:
+            return
+        with contextlib.suppress(ConnectionClosed):
+            await session.connection.pong(data)
 
     async def _flush(self, session: _Session) -> None:
         """Wait until everything queued so far for ``session`` is written (or abandoned)."""

@@ -17,6 +17,7 @@ import trustme
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
+from websockets.frames import Frame, Opcode
 
 from projectmanagement_core.proto import messages_pb2 as pb
 from projectmanagement_services.cli import build_parser
@@ -709,3 +710,42 @@ def test_pm_serve_refuses_a_short_jwt_secret_and_mixed_auth_modes_with_exit_2(
     assert cli_main(["serve", "--token", "t", "--jwt-secret", "x" * 32]) == 2
     assert "exclude" in capsys.readouterr().err
     assert cli_main(["serve", "--handler-timeout", "0"]) == 2
+
+
+class _PongCountingConnection(ClientConnection):
+    """A client connection that counts the Pong frames it receives (websockets hides them)."""
+
+    pongs = 0
+    second_pong: asyncio.Event
+
+    def process_event(self, event: object) -> None:
+        super().process_event(event)  # type: ignore[arg-type]
+        if isinstance(event, Frame) and event.opcode is Opcode.PONG:
+            self.pongs += 1
+            if self.pongs == 2:
+                self.second_pong.set()
+
+
+async def test_a_websocket_ping_gets_two_pongs_as_from_axum_on_tungstenite() -> None:
+    async with PmTestServer() as server:
+        ws = await up.open_ws(server.url, create_connection=_PongCountingConnection)
+        assert isinstance(ws, _PongCountingConnection)
+        ws.second_pong = asyncio.Event()
+        async with ws, asyncio.timeout(TIMEOUT):
+            await (await ws.ping(b"hb"))
+            await ws.second_pong.wait()
+            assert (await up.call(ws, "ping", timestamp=4)).pong.timestamp == 4
+        assert ws.pongs == 2
+
+
+async def test_websocket_pings_cost_rate_limit_tokens_as_any_message() -> None:
+    async with PmTestServer() as server:
+        ws = await up.open_ws(server.url)
+        async with ws, asyncio.timeout(TIMEOUT):
+            with server.faults.rate_limit(burst=1, refill_seconds=3600):
+                await (await ws.ping(b"first"))  # takes the only token
+                await ws.send(make("ping", timestamp=1).SerializeToString())
+                assert await ws.recv() == "Rate limit exceeded. Slow down. (1/5 warnings)"
+                await (await ws.ping(b"second"))  # refused too, but websockets' own Pong still comes
+                assert await ws.recv() == "Rate limit exceeded. Slow down. (2/5 warnings)"
+        assert server.counters.rate_limited == 2
