@@ -9,7 +9,8 @@ Connection-level rules are pm-server's (``pm-ws/src/app_state.rs``, ``web_socket
 ``handlers/dispatcher.rs``): the handshake gate of :mod:`.handshake` (identity, 401, then the 503
 connection limit), a handler timeout around each request (TIMEOUT), pm-server's own circuit breaker
 around the handler (:mod:`.server_breaker`), INVALID_MESSAGE for an envelope without a request payload,
-text frames ignored, and an undecodable binary frame ending the connection without a Close frame.
+text frames ignored, a client's WebSocket Pings and Pongs counted like messages (:mod:`.control_frames`),
+and an undecodable binary frame ending the connection without a Close frame.
 
 Behaviour where protocol.md leaves room (**ref**):
 - A payload pm-server handles but this schema does not model (e.g. comments, 70) is INVALID_MESSAGE.
