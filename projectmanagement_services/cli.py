@@ -38,7 +38,7 @@ _LOG_LEVELS = ("debug", "info", "warning", "error")
 
 def _run_serve(args: argparse.Namespace) -> int:
     from projectmanagement_services.testing import PmTestServer
-    from projectmanagement_services.testing.serve import serve
+    from projectmanagement_services.testing.serve import connection_options, serve
 
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -47,7 +47,11 @@ def _run_serve(args: argparse.Namespace) -> int:
     def announce(server: PmTestServer) -> None:
         print(f"pm serve: listening on {server.url}", flush=True)
 
-    asyncio.run(serve(args.host, args.port, args.database, args.token, on_ready=announce))
+    try:
+        options = connection_options(args)
+    except (ValueError, OSError) as exc:
+        raise CliError(f"serve: {exc}", exit_code=2) from exc
+    asyncio.run(serve(args.host, args.port, args.database, args.token, on_ready=announce, **options))
     print("pm serve: stopped", flush=True)
     return 0
 
@@ -74,6 +78,9 @@ def _add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         default="info",
         help="debug logs one line per connection and per request (default: %(default)s)",
     )
+    from projectmanagement_services.testing.serve import add_connection_arguments
+
+    add_connection_arguments(parser)
     parser.set_defaults(handler=_run_serve)
 
 

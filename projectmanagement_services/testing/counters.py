@@ -33,6 +33,12 @@ class ServerCounters:
     rate_limited: int = 0
     #: Answers withheld by the ``swallow_answers`` fault.
     answers_swallowed: int = 0
+    #: Requests answered TIMEOUT because their handling outlasted the handler timeout.
+    handler_timeouts: int = 0
+    #: Requests answered SERVICE_UNAVAILABLE by the server's own open circuit breaker.
+    breaker_rejections: int = 0
+    #: Handshakes refused with 503 because the server was at ``max_connections``.
+    connection_limit_refusals: int = 0
     #: Requests that raised inside the server (a bug): answered INTERNAL_ERROR. Tests expect 0.
     internal_errors: int = 0
 
@@ -47,4 +53,7 @@ class ServerCounters:
         self.undecodable_frames = 0
         self.rate_limited = 0
         self.answers_swallowed = 0
+        self.handler_timeouts = 0
+        self.breaker_rejections = 0
+        self.connection_limit_refusals = 0
         self.internal_errors = 0

@@ -1,7 +1,8 @@
 """Fault controls of the reference server: make it misbehave on purpose, one scoped fault at a time.
 
 Count-based faults (``refuse_handshakes``, ``swallow_answers``, ``fail_requests``) apply to the next N
-occurrences and then disarm themselves; the ``with`` forms (``delay_answers``, ``rate_limit``) undo on
+occurrences and then disarm themselves; the ``with`` forms (``delay_answers``, ``delay_handling``,
+``rate_limit``) undo on
 exit. So a test that forgets to clean up cannot leak a fault into the next one (and :meth:`clear`
 removes everything at once).
 """
@@ -94,6 +95,7 @@ class ServerFaults:
         self._failures = 0
         self._failure = ("SERVICE_UNAVAILABLE", "Retry after 1 seconds")
         self._delay = 0.0
+        self._handling_delay = 0.0
         self._rate_limit: RateLimitSettings | None = None
         self._generation = 0
 
@@ -161,6 +163,26 @@ class ServerFaults:
         finally:
             self._delay = previous
 
+    def set_handling_delay(self, seconds: float) -> None:
+        """Make every request's handling take ``seconds`` longer, inside the handler timeout; 0 turns it off.
+
+        Unlike :meth:`set_delay` (a slow network after the answer is made), this is a slow handler:
+        with a handler timeout shorter than ``seconds`` each request is answered TIMEOUT and not applied.
+        """
+        if seconds < 0:
+            raise ValueError(f"seconds must be >= 0 (got {seconds})")
+        self._handling_delay = seconds
+
+    @contextmanager
+    def delay_handling(self, seconds: float) -> Iterator[None]:
+        """Slow every request's handling by ``seconds`` while inside the block."""
+        previous = self._handling_delay
+        self.set_handling_delay(seconds)
+        try:
+            yield
+        finally:
+            self._handling_delay = previous
+
     @contextmanager
     def rate_limit(self, burst: int = 100, refill_seconds: float = 60.0) -> Iterator[None]:
         """pm-server's limiter while inside: each connection gets ``burst`` messages, then one per refill."""
@@ -185,7 +207,7 @@ class ServerFaults:
     def clear(self) -> None:
         """Disarm every fault."""
         self._refusals = self._swallow = self._swallow_pongs = self._failures = 0
-        self._delay = 0.0
+        self._delay = self._handling_delay = 0.0
         self._rate_limit = None
         self._generation += 1
 
@@ -194,6 +216,10 @@ class ServerFaults:
     @property
     def delay(self) -> float:
         return self._delay
+
+    @property
+    def handling_delay(self) -> float:
+        return self._handling_delay
 
     @property
     def rate_limit_settings(self) -> RateLimitSettings | None:

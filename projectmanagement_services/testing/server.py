@@ -5,6 +5,13 @@ requests strictly in order, one answer each; all frames for a connection (broadc
 frames) go through its writer queue, so a requester that is subscribed sees the broadcasts before
 its answer, and a slow subscriber never stalls anyone else's requests.
 
+Connection-level rules are pm-server's (``pm-ws/src/app_state.rs``, ``web_socket_connection.rs``,
+``handlers/dispatcher.rs``): the handshake gate of :mod:`.handshake` (identity, 401, then the 503
+connection limit), a handler timeout around each request (TIMEOUT), pm-server's own circuit breaker
+around the handler (:mod:`.server_breaker`), INVALID_MESSAGE for an envelope without a request payload,
+text frames ignored, a client's WebSocket Pings and Pongs counted like messages (:mod:`.control_frames`),
+and an undecodable binary frame ending the connection without a Close frame.
+
 Behaviour where protocol.md leaves room (**ref**):
 - An envelope without a payload, with a payload this server does not model (e.g. comments, 70) or
   with a server-to-client payload (a Pong, an event) is answered with INVALID_MESSAGE rather than
@@ -28,27 +35,47 @@ import logging
 import ssl as ssl_module
 import time
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from google.protobuf.message import DecodeError
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Opcode
 from websockets.http11 import Request, Response
 
 from projectmanagement_core.proto import messages_pb2 as pb
+from projectmanagement_services.testing.connection_limits import (
+    DEFAULT_HANDLER_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    MAX_FRAME_BYTES,
+    TIMEOUT_MESSAGE,
+    UNSUPPORTED_PAYLOAD_MESSAGE,
+    check_handler_timeout,
+)
+from projectmanagement_services.testing.control_frames import ControlFrameConnection
 from projectmanagement_services.testing.counters import ServerCounters
 from projectmanagement_services.testing.faults import ServerFaults
+from projectmanagement_services.testing.handshake import HandshakeGate, Refusal
+from projectmanagement_services.testing.identity import DEFAULT_DESKTOP_USER_ID
 from projectmanagement_services.testing.rate_limit import MAX_WARNINGS, TokenBucket, rate_limit_warning
 from projectmanagement_services.testing.request_handler import (
     ENTITY_REQUESTS,
     Broadcast,
     RequestHandler,
     error_envelope,
+)
+from projectmanagement_services.testing.server_breaker import (
+    SERVICE_UNAVAILABLE_MESSAGE,
+    ServerBreakerSettings,
+    ServerCircuitBreaker,
+    answer_error,
+    breaker_effects,
+    uses_database,
 )
 from projectmanagement_services.testing.store import SqliteStore
 from projectmanagement_services.websocket.log_redaction import redacting_logger
@@ -57,8 +84,6 @@ __all__ = ["PmTestServer"]
 
 logger = logging.getLogger(__name__)
 
-#: Namespace of the deterministic user id derived from a bearer token.
-TOKEN_NAMESPACE: Final = uuid.UUID("6f0c7a52-8a7e-4c43-9c1b-2f1d4f6b9e10")
 #: Frames queued for one connection beyond which it is considered stuck and dropped.
 MAX_QUEUED_FRAMES: Final = 100_000
 _NO_PAYLOAD: Final = "<no payload>"
@@ -80,6 +105,7 @@ class _Session:
         self.bucket_generation = -1
         self.finished = asyncio.Event()
         self.task = asyncio.current_task()  # the connection handler, cancelled on drop/stop
+        self.control_tasks: set[asyncio.Task[None]] = set()  # the client's Pings and Pongs, in flight
 
     def send(self, frame: bytes | str | None, delivered: asyncio.Future[None] | None = None) -> None:
         if self.queue.qsize() >= MAX_QUEUED_FRAMES:
@@ -103,11 +129,24 @@ class PmTestServer:
         host: Interface to bind (loopback by default).
         port: 0 lets the OS choose; the chosen port is kept across stop()/start().
         database: ``":memory:"`` or a file path; a file keeps data across restarts and processes.
-        auth_token: When set, ``Authorization: Bearer <token>`` is required (HTTP 401 otherwise).
+        auth_token: When set, ``Authorization: Bearer <token>`` is required (HTTP 401 otherwise):
+            the simple static-token mode (not pm-server's; see ``jwt_secret``).
         ssl: Serve ``wss://`` with this context.
-        clock: Monotonic seconds, for the rate limiter.
-        sleep: Used for the answer delay fault.
-        now: Wall-clock Unix seconds, for timestamps.
+        max_connections: Open connections beyond which a handshake gets HTTP 503 (pm-server's
+            ``server.max_connections``, default 10000, range 1-100000); None for no limit.
+        handler_timeout: Seconds a request may take before it is answered TIMEOUT "Request timed
+            out. Please try again." (pm-server: 30); None for no timeout.
+        server_breaker: pm-server's own circuit breaker (5 failures, 30 s, stuck open as upstream);
+            None turns it off.
+        jwt_secret: pm-server's auth mode with HS256 tokens signed with this secret (at least 32
+            characters): ``sub`` is the user id, ``exp`` required (30 s leeway), HTTP 401 otherwise.
+        jwt_public_key: The same with RS256 tokens checked against this PEM public key.
+        desktop_user_id: Without auth, the identity of a connection that sends no ``?user_id=``
+            (pm-server's ``auth.desktop_user_id``, default ``"local-user"``: not a UUID, so a random
+            one per connection); None or "" for ``session-<uuid>``, which is random too.
+        clock: Monotonic seconds, for the rate limiter and the breaker.
+        sleep: Used for the answer and handling delay faults.
+        now: Wall-clock Unix seconds, for timestamps and the breaker's failure window.
     """
 
     def __init__(
@@ -118,6 +157,12 @@ class PmTestServer:
         auth_token: str | None = None,
         ssl: ssl_module.SSLContext | None = None,
         *,
+        max_connections: int | None = DEFAULT_MAX_CONNECTIONS,
+        handler_timeout: float | None = DEFAULT_HANDLER_TIMEOUT,
+        server_breaker: ServerBreakerSettings | None = ServerBreakerSettings(),  # noqa: B008 - frozen
+        jwt_secret: str | bytes | None = None,
+        jwt_public_key: str | None = None,
+        desktop_user_id: str | None = DEFAULT_DESKTOP_USER_ID,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         now: Callable[[], float] = time.time,
@@ -130,7 +175,20 @@ class PmTestServer:
         self._clock = clock
         self._sleep = sleep
         self._now = now
-        self._tokens: dict[str, str] = {}
+        self._gate = HandshakeGate(
+            auth_token=auth_token,
+            jwt_secret=jwt_secret,
+            jwt_public_key=jwt_public_key,
+            desktop_user_id=desktop_user_id,
+            max_connections=max_connections,
+            now=now,
+        )
+        self._handler_timeout = check_handler_timeout(handler_timeout)
+        self.breaker = (
+            ServerCircuitBreaker(server_breaker, now=now, clock=clock) if server_breaker is not None else None
+        )
+        #: The identity each accepted handshake resolved to, until its connection handler takes it.
+        self._identities: weakref.WeakKeyDictionary[ServerConnection, str] = weakref.WeakKeyDictionary()
         self._server: Server | None = None
         self._store: SqliteStore | None = None
         self._handler: RequestHandler | None = None
@@ -192,7 +250,9 @@ class PmTestServer:
             ssl=self._ssl,
             ping_interval=None,  # pm-server never pings: liveness is the client's job
             compression=None,  # nor does it negotiate permessage-deflate
+            max_size=MAX_FRAME_BYTES,  # axum's default message limit, not websockets' 1 MiB
             logger=redacting_logger("websockets.server"),  # no bearer token in its handshake log
+            create_connection=ControlFrameConnection,  # to see the client's Pings and Pongs
         )
         self._port = self._server.sockets[0].getsockname()[1]
         logger.debug("pm test server listening on %s", self.url)
@@ -233,12 +293,11 @@ class PmTestServer:
 
     def register_token(self, token: str, user_id: uuid.UUID | str) -> None:
         """Accept ``token`` (in addition to ``auth_token``) as the identity ``user_id``."""
-        self._tokens[token] = str(uuid.UUID(str(user_id)))
+        self._gate.register_token(token, user_id)
 
     def user_for_token(self, token: str) -> uuid.UUID:
         """The identity a bearer token stands for: registered, else a uuid5 of the token."""
-        registered = self._tokens.get(token)
-        return uuid.UUID(registered) if registered is not None else uuid.uuid5(TOKEN_NAMESPACE, token)
+        return self._gate.user_for_token(token)
 
     def add_member(self, project_id: uuid.UUID | str, user_id: uuid.UUID | str, role: str = "editor") -> None:
         """Make ``user_id`` a member of a project (the protocol has no membership messages).
@@ -268,16 +327,19 @@ class PmTestServer:
     # ------------------------------------------------------------------ handshake
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Gate the handshake: 404 off ``/ws``, refusal faults (503), 401 without a valid token."""
+        """Gate the handshake: 404 off ``/ws``, refusal faults (503), then pm-server's 401 and 503."""
         if urlsplit(request.path).path != "/ws":
             return self._refuse(connection, 404, "Not Found\n")
         status = self.faults.take_handshake_refusal()
         if status is not None:
             return self._refuse(connection, status, "Service Unavailable: connection limit reached\n")
-        if self._auth_token is not None:
-            token = _bearer_token(request.headers)
-            if token is None or (token != self._auth_token and token not in self._tokens):
-                return self._refuse(connection, 401, "Unauthorized\n")
+        decision = self._gate.decide(request, len(self._sessions))
+        if decision == Refusal(503):
+            self.counters.connection_limit_refusals += 1
+            return self._refuse(connection, 503, "Service Unavailable\n")
+        if isinstance(decision, Refusal):
+            return self._refuse(connection, decision, "Unauthorized\n")
+        self._identities[connection] = decision
         return None
 
     def _refuse(self, connection: ServerConnection, status: int, text: str) -> Response:
@@ -285,25 +347,17 @@ class PmTestServer:
         logger.debug("handshake refused with HTTP %d", status)
         return connection.respond(status, text)
 
-    def _identity(self, request: Request) -> str:
-        if self._auth_token is not None:
-            return str(self.user_for_token(_bearer_token(request.headers) or ""))
-        values = parse_qs(urlsplit(request.path).query).get("user_id", [])
-        try:
-            return str(uuid.UUID(values[0]))
-        except (IndexError, ValueError):
-            return str(uuid.uuid4())  # as pm-server: a stranger, member of nothing
-
     # ------------------------------------------------------------------ connections
 
     async def _serve_connection(self, connection: ServerConnection) -> None:
-        assert connection.request is not None  # the handshake is done when the handler runs
-        session = _Session(connection, self._identity(connection.request))
-        if self._auth_token is None:
+        session = _Session(connection, self._identities.pop(connection))
+        if self._gate.desktop_mode:
             self.add_user(session.user_id)  # as pm-server's desktop mode (app_state.rs)
         self.counters.handshakes_accepted += 1
         await self._sessions_update(session, add=True)
         writer = asyncio.create_task(self._write(session))
+        if isinstance(connection, ControlFrameConnection):
+            connection.on_control = lambda opcode, data: self._on_control_frame(session, opcode, data)
         logger.debug("connection open from %s as user %s", connection.remote_address, session.user_id)
         try:
             async for frame in connection:
@@ -314,15 +368,21 @@ class PmTestServer:
                 try:
                     request = pb.WebSocketMessage.FromString(frame)
                 except DecodeError:
-                    # As pm-server: an undecodable frame costs the sender its connection, silently.
+                    # As pm-server: an undecodable frame costs the sender its connection. What is
+                    # already queued is still sent, then the socket closes without a Close frame.
                     self.counters.undecodable_frames += 1
                     logger.debug("undecodable frame from user %s; dropping the connection", session.user_id)
-                    connection.transport.abort()
+                    await self._flush(session)
+                    connection.transport.close()
                     break
                 await self._dispatch_safely(session, request)
         except ConnectionClosed:
             pass
         finally:
+            if isinstance(connection, ControlFrameConnection):
+                connection.on_control = None
+            for task in list(session.control_tasks):
+                task.cancel()
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
@@ -362,6 +422,21 @@ class PmTestServer:
             await session.connection.close(1008, "Rate limit exceeded")
         return False
 
+    def _on_control_frame(self, session: _Session, opcode: Opcode, data: bytes) -> None:
+        task = asyncio.get_running_loop().create_task(self._control_frame(session, opcode, data))
+        session.control_tasks.add(task)
+        task.add_done_callback(session.control_tasks.discard)
+
+    async def _control_frame(self, session: _Session, opcode: Opcode, data: bytes) -> None:
+        """As pm-server: a client Ping or Pong costs a rate-limit token; an admitted Ping gets a Pong.
+
+        websockets has already sent its own Pong, as tungstenite does, so a client gets two.
+        """
+        if not await self._admit(session) or opcode is not Opcode.PING:
+            return
+        with contextlib.suppress(ConnectionClosed):
+            await session.connection.pong(data)
+
     async def _flush(self, session: _Session) -> None:
         """Wait until everything queued so far for ``session`` is written (or abandoned)."""
         delivered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -385,14 +460,33 @@ class PmTestServer:
         self.counters.requests_by_type[kind] += 1
         self.counters.requests_by_message_id[request.message_id] += 1
         logger.debug("request %s %s from user %s", kind, request.message_id, session.user_id)
+        # As pm-server's dispatcher: the whole handling, pings included, under one timeout. Handling
+        # itself never awaits, so only the handling-delay fault can outlast it: the timer is armed
+        # for that alone, which keeps it off the hot path.
+        delay = self.faults.handling_delay
+        if delay > 0:
+            try:
+                async with asyncio.timeout(self._handler_timeout):
+                    await self._sleep(delay)
+            except TimeoutError:
+                self.counters.handler_timeouts += 1
+                logger.debug("request %s %s timed out", kind, request.message_id)
+                timeout = error_envelope(request.message_id, int(self._now()), "TIMEOUT", TIMEOUT_MESSAGE)
+                await self._answer(session, timeout, is_pong=False)
+                return
+        answer = self._handle(session, request, kind)
+        if answer is not None:
+            await self._answer(session, answer, is_pong=kind == "ping")
+
+    def _handle(self, session: _Session, request: pb.WebSocketMessage, kind: str) -> bytes | None:
+        """The answer to one request (None: a swallowed pong); broadcasts are sent on the way."""
         timestamp = int(self._now())
         if kind == "ping":
             if self.faults.take_swallow_pong():
-                return
+                return None
             pong = pb.WebSocketMessage(message_id=request.message_id, timestamp=timestamp)
             pong.pong.timestamp = request.ping.timestamp
-            await self._answer(session, pong.SerializeToString(), is_pong=True)
-            return
+            return pong.SerializeToString()
         failure = self.faults.take_failure()
         if failure is not None:
             answer = error_envelope(request.message_id, timestamp, *failure)
@@ -408,16 +502,35 @@ class PmTestServer:
                 message_id=request.message_id, timestamp=timestamp
             ).SerializeToString()
         elif kind in ENTITY_REQUESTS:
-            assert self._handler is not None
-            outcome = self._handler.handle(session.user_id, request)
-            for broadcast in outcome.broadcasts:
-                self._broadcast(broadcast)
-            answer = outcome.answer
+            answer = self._handle_entity_request(session, request, kind, timestamp)
         else:
-            # pm-server's dispatcher text, for no payload, a server-to-client one, or one this proto lacks.
-            message = "Invalid message: Unsupported or missing message payload"
-            answer = error_envelope(request.message_id, timestamp, "INVALID_MESSAGE", message)
-        await self._answer(session, answer, is_pong=False)
+            # As pm-server: no payload, or one that is not a request (a Pong, an event).
+            answer = error_envelope(
+                request.message_id, timestamp, "INVALID_MESSAGE", UNSUPPORTED_PAYLOAD_MESSAGE
+            )
+        return answer
+
+    def _handle_entity_request(
+        self, session: _Session, request: pb.WebSocketMessage, kind: str, timestamp: int
+    ) -> bytes:
+        """Run a request through the handler, behind pm-server's own circuit breaker."""
+        breaker = self.breaker
+        if breaker is not None and uses_database(kind):
+            retry_after = breaker.retry_after()
+            if retry_after is not None:
+                breaker.rejections += 1
+                self.counters.breaker_rejections += 1
+                message = SERVICE_UNAVAILABLE_MESSAGE.format(seconds=retry_after)
+                return error_envelope(request.message_id, timestamp, "SERVICE_UNAVAILABLE", message)
+        assert self._handler is not None
+        outcome = self._handler.handle(session.user_id, request)
+        for broadcast in outcome.broadcasts:
+            self._broadcast(broadcast)
+        if breaker is not None:
+            code, field = answer_error(outcome.answer) or (None, None)
+            for effect in breaker_effects(kind, code, field):
+                breaker.record(effect)
+        return outcome.answer
 
     async def _answer(self, session: _Session, frame: bytes, *, is_pong: bool) -> None:
         if self.faults.delay > 0:
@@ -469,8 +582,3 @@ class PmTestServer:
             await asyncio.gather(*waits)
 
 
-def _bearer_token(headers: Headers) -> str | None:
-    value = headers.get("Authorization")
-    if value is None or not value.startswith("Bearer "):
-        return None
-    return value.removeprefix("Bearer ").strip() or None
