@@ -580,5 +580,3 @@ class PmTestServer:
             waits.append(delivered)
         if waits:
             await asyncio.gather(*waits)
-
-
