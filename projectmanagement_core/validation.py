@@ -133,13 +133,13 @@ def _project_key(key: str, e: _Errors) -> None:
 
 def _create_project(r: CreateProjectRequest, e: _Errors) -> None:
     _project_key(r.key, e)
-    e.length("name", r.name, 1, PROJECT_NAME_MAX)
+    e.length("title", r.title, 1, TITLE_MAX)
     e.length("description", r.description, 0, DESCRIPTION_MAX)
 
 
 def _update_project(r: UpdateProjectRequest, e: _Errors) -> None:
     e.within("expected_version", r.expected_version, 1, _INT32_MAX)
-    e.length("name", r.name, 1, PROJECT_NAME_MAX)
+    e.length("title", r.title, 1, TITLE_MAX)
     e.length("description", r.description, 0, DESCRIPTION_MAX)
 
 

@@ -21,8 +21,11 @@ def generate(out_dir: Path) -> None:
     from grpc_tools import protoc  # imported late: a dev-only dependency
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    # The plugin is installed next to this interpreter; naming it makes the run independent of PATH.
+    plugin = Path(sys.executable).parent / "protoc-gen-mypy"
     args = [
         "protoc",
+        *([f"--plugin=protoc-gen-mypy={plugin}"] if plugin.exists() else []),
         f"--proto_path={PROTO_DIR}",
         f"--python_out={out_dir}",
         f"--mypy_out={out_dir}",

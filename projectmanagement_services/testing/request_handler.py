@@ -509,7 +509,7 @@ class RequestHandler:
             raise RequestRejected(
                 VALIDATION_ERROR, f"key must match [A-Z][A-Z0-9]{{0,9}} (got {r.key!r})", "key"
             )
-        require_length("name", r.name, 1, PROJECT_NAME_MAX)
+        require_length("title", r.title, 1, PROJECT_NAME_MAX)
         if r.HasField("description"):
             require_length("description", r.description, 0, DESCRIPTION_MAX)
         if self._store.project_key_in_use(r.key):
@@ -517,7 +517,7 @@ class RequestHandler:
         project = pb.Project(
             id=self._new_id(),
             key=r.key,
-            name=r.name,
+            title=r.title,
             status=pb.PROJECT_STATUS_ACTIVE,
         )
         _first_version(project, user_id, reply.timestamp)
@@ -529,8 +529,8 @@ class RequestHandler:
         self._answer_created(_PROJECT, project, user_id, reply)
 
     def _update_project_request(self, user_id: str, r: pb.UpdateProjectRequest, reply: _Reply) -> None:
-        if r.HasField("name"):
-            require_length("name", r.name, 1, PROJECT_NAME_MAX)
+        if r.HasField("title"):
+            require_length("title", r.title, 1, PROJECT_NAME_MAX)
         if r.HasField("description"):
             require_length("description", r.description, 0, DESCRIPTION_MAX)
         if r.HasField("status") and r.status not in (pb.PROJECT_STATUS_ACTIVE, pb.PROJECT_STATUS_ARCHIVED):
@@ -539,7 +539,7 @@ class RequestHandler:
         self._require_role(project.id, user_id, frozenset({"admin"}))
         self._require_version("project", project.id, project.version, r.expected_version)
         changes: list[pb.FieldChange] = []
-        for name in ("name", "description"):
+        for name in ("title", "description"):
             if _has(r, name):
                 _change(project, name, getattr(r, name), changes)
         if r.HasField("status"):
@@ -551,8 +551,8 @@ class RequestHandler:
         self._require_role(project.id, user_id, frozenset({"admin"}))
         self._finish_delete(_PROJECT, project, user_id, reply)
 
-    def _get_projects_request(self, user_id: str, r: pb.GetProjectsRequest, reply: _Reply) -> None:
-        reply.answer_envelope().projects_list.projects.extend(self._store.projects_of(user_id))
+    def _list_projects_request(self, user_id: str, r: pb.ListProjectsRequest, reply: _Reply) -> None:
+        reply.answer_envelope().project_list.projects.extend(self._store.projects_of(user_id))
 
 
 def _first_version(entity: _Stored, user_id: str, timestamp: int) -> None:

@@ -26,7 +26,7 @@ _M = TypeVar("_M", bound=Message)
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS projects (
-    id TEXT PRIMARY KEY, key TEXT NOT NULL, name TEXT NOT NULL, description TEXT,
+    id TEXT PRIMARY KEY, key TEXT NOT NULL, title TEXT NOT NULL, description TEXT,
     status INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
     created_by TEXT NOT NULL, updated_by TEXT NOT NULL, deleted_at INTEGER, version INTEGER NOT NULL
 );
@@ -65,7 +65,7 @@ CREATE TABLE IF NOT EXISTS idempotency (message_id TEXT PRIMARY KEY, answer BLOB
 _PROJECT_COLUMNS: Final = [
     "id",
     "key",
-    "name",
+    "title",
     "description",
     "status",
     "created_at",

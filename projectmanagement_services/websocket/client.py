@@ -95,6 +95,7 @@ DROP_MALFORMED: Final = "malformed"
 DROP_OVERSIZED: Final = "oversized"
 DROP_UNKNOWN: Final = "unknown"
 DROP_LATE_ANSWER: Final = "late_answer"
+_INT32_MAX: Final = 2**31 - 1
 
 _S = ConnectionState
 _M = TypeVar("_M", bound=Message)
@@ -583,8 +584,13 @@ class WebSocketClient:
         )
         return converters.project_from_proto(answer.project)
 
-    async def delete_project(self, project_id: UUID, *, message_id: str | None = None) -> None:
-        payload = pb.DeleteProjectRequest(project_id=_uuid_str(project_id, "project_id"))
+    async def delete_project(
+        self, project_id: UUID, expected_version: int, *, message_id: str | None = None
+    ) -> None:
+        payload = pb.DeleteProjectRequest(
+            project_id=_uuid_str(project_id, "project_id"),
+            expected_version=_version(expected_version),
+        )
         await self._call(
             "DeleteProject",
             "delete_project_request",
@@ -592,11 +598,12 @@ class WebSocketClient:
             pb.ProjectDeleted,
             message_id,
             entity_id=project_id,
+            expected_version=expected_version,
         )
 
-    async def get_projects(self, *, message_id: str | None = None) -> list[Project]:
+    async def list_projects(self, *, message_id: str | None = None) -> list[Project]:
         answer = await self._call(
-            "GetProjects", "get_projects_request", pb.GetProjectsRequest(), pb.ProjectsList, message_id
+            "ListProjects", "list_projects_request", pb.ListProjectsRequest(), pb.ProjectList, message_id
         )
         return [converters.project_from_proto(project) for project in answer.projects]
 
@@ -628,6 +635,15 @@ def _uuid_str(value: UUID, field: str) -> str:
         return str(UUID(str(value)))
     except ValueError:
         raise ValidationException(FieldError(field, f"not a UUID: {value!r}")) from None
+
+
+def _version(value: int) -> int:
+    """An ``expected_version`` as the wire wants it (int32, >= 1); anything else fails before sending."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _INT32_MAX:
+        raise ValidationException(
+            FieldError("expected_version", f"must be between 1 and {_INT32_MAX} (got {value!r})")
+        )
+    return value
 
 
 def _uuid_strs(values: Sequence[UUID], field: str) -> list[str]:

@@ -75,7 +75,7 @@ def project(**changes: Any) -> Project:
     fields: dict[str, Any] = {
         "id": B,
         "key": "PM",
-        "name": "P",
+        "title": "P",
         "status": ProjectStatus.ACTIVE,
         "version": 1,
         "created_at": T,
@@ -118,7 +118,7 @@ _TIME_FIELDS = [
         (work_item(), "title", "Changed"),
         (work_item(), "version", 2),
         (sprint(), "status", SprintStatus.ACTIVE),
-        (project(), "name", "Other"),
+        (project(), "title", "Other"),
         (activity(), "action", "deleted"),
         (FieldChange(field_name="title"), "new_value", "x"),
         (CreateWorkItemRequest(project_id=B, item_type=WorkItemType.EPIC, title="E"), "title", "F"),

@@ -85,7 +85,7 @@ def update_sprint(**changes: Any) -> UpdateSprintRequest:
 
 
 def create_project(**changes: Any) -> CreateProjectRequest:
-    return CreateProjectRequest(**({"key": "PM", "name": "Project"} | changes))
+    return CreateProjectRequest(**({"key": "PM", "title": "Project"} | changes))
 
 
 def update_project(**changes: Any) -> UpdateProjectRequest:

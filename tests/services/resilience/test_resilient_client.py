@@ -155,9 +155,9 @@ async def test_the_breaker_sees_one_failure_per_logical_operation_not_per_attemp
 
 async def test_errors_retried_away_do_not_count_against_the_breaker() -> None:
     h = Harness(failure_threshold=1)
-    h.inner.script("get_projects", timeout(), ConnectionException("lost"), [])
+    h.inner.script("list_projects", timeout(), ConnectionException("lost"), [])
 
-    assert await h.client.get_projects() == []
+    assert await h.client.list_projects() == []
 
     assert h.breaker.state is CircuitState.CLOSED
     assert h.breaker.failure_count == 0
@@ -212,7 +212,7 @@ async def test_the_entity_is_looked_for_in_every_visible_project_when_not_in_a_s
     item = make_work_item(other, title="new", version=2)
     h.inner.work_items[other] = [item]
     h.client.reconnection.track_subscription([PROJECT])  # type: ignore[union-attr]
-    h.inner.script("get_projects", [_project(PROJECT), _project(other)])
+    h.inner.script("list_projects", [_project(PROJECT), _project(other)])
     request = UpdateWorkItemRequest(work_item_id=item.id, expected_version=1, title="new")
     h.inner.script("update_work_item", ConnectionException("lost"), conflict(item.id, 1, 2))
 
@@ -294,12 +294,12 @@ async def test_retried_sprint_update_after_a_lost_answer_returns_the_applied_spr
 
 async def test_retried_project_update_after_a_lost_answer_returns_the_applied_project() -> None:
     h = Harness()
-    project = _project(PROJECT, name="Renamed", version=2)
-    h.inner.script("get_projects", [project])
+    project = _project(PROJECT, title="Renamed", version=2)
+    h.inner.script("list_projects", [project])
     h.inner.script("update_project", timeout(), conflict(PROJECT, 1, 2))
 
     result = await h.client.update_project(
-        UpdateProjectRequest(project_id=PROJECT, expected_version=1, name="Renamed")
+        UpdateProjectRequest(project_id=PROJECT, expected_version=1, title="Renamed")
     )
     assert result == project
 
@@ -330,7 +330,7 @@ async def test_retried_project_delete_answered_not_found_after_a_lost_answer_is_
     h.inner.script(
         "delete_project", ConnectionException("lost"), ServerRejectedException("NOT_FOUND", "gone")
     )
-    await h.client.delete_project(PROJECT)
+    await h.client.delete_project(PROJECT, 1)
     assert len(h.inner.calls_of("delete_project")) == 2
 
 
@@ -543,12 +543,12 @@ async def test_telemetry_on_no_op_providers_is_skipped_and_the_client_still_work
     assert not h.client._traced  # decided once: nothing through no-op providers can be recorded
 
 
-def _project(project_id: object, *, name: str = "Project", version: int = 1) -> Project:
+def _project(project_id: object, *, title: str = "Project", version: int = 1) -> Project:
     now = make_work_item(PROJECT).created_at
     return Project(
         id=project_id,  # type: ignore[arg-type]
         key="PM",
-        name=name,
+        title=title,
         status=ProjectStatus.ACTIVE,
         version=version,
         created_at=now,

@@ -126,7 +126,7 @@ async def open_peer(server: PmTestServer, user_id: UUID | None = None, *, resili
 
 async def start_project(server: PmTestServer, owner: Peer, *others: Peer, key: str = "PM") -> UUID:
     """A project ``owner`` created, with ``others`` as members, everyone subscribed and loaded."""
-    project = await owner.client.create_project(CreateProjectRequest(key=key, name=f"project {key}"))
+    project = await owner.client.create_project(CreateProjectRequest(key=key, title=f"project {key}"))
     for peer in others:
         server.add_member(project.id, peer.user_id)
     for peer in (owner, *others):

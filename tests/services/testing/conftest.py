@@ -77,7 +77,7 @@ class RawClient:
 
     async def create_project(self, key: str | None = None, name: str = "Project") -> pb.Project:
         key = key or "P" + uuid.uuid4().hex[:8].upper()
-        answer = await self.call("create_project_request", key=key, name=name)
+        answer = await self.call("create_project_request", key=key, title=name)
         assert answer.WhichOneof("payload") == "project_created", answer
         return answer.project_created.project
 

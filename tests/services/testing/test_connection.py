@@ -76,8 +76,8 @@ async def test_open_mode_identity_comes_from_the_user_id_query(connect: Connect)
     project = await first.create_project()
     assert project.created_by == user
     second = await connect(user)  # the same identity on a new connection is still the admin
-    answer = await second.call("get_projects_request")
-    assert [p.id for p in answer.projects_list.projects] == [project.id]
+    answer = await second.call("list_projects_request")
+    assert [p.id for p in answer.project_list.projects] == [project.id]
 
 
 async def test_missing_user_id_makes_a_stranger_who_is_member_of_nothing(

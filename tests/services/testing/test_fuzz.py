@@ -43,7 +43,7 @@ class FuzzTarget:
         self.url = f"{self.server.url}?user_id={USER}"
         with connect(self.url) as ws:
             project = request(
-                ws, _envelope("create_project_request", key="FUZZ", name="Fuzz")
+                ws, _envelope("create_project_request", key="FUZZ", title="Fuzz")
             ).project_created.project
             epic = _envelope("create_work_item_request", project_id=project.id, title="e", item_type=pb.EPIC)
             item = request(ws, epic).work_item_created.work_item

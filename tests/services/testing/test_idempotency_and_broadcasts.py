@@ -89,7 +89,7 @@ async def test_mutations_broadcast_activity_then_event_before_the_answer(
         "update_sprint": make("update_sprint_request", sprint_id=sprint.id, expected_version=1, name="S1b"),
         "delete_sprint": make("delete_sprint_request", sprint_id=sprint.id),
         "update_project": make(
-            "update_project_request", project_id=project.id, expected_version=1, name="P2"
+            "update_project_request", project_id=project.id, expected_version=1, title="P2"
         ),
     }
     request = requests[setup]

@@ -62,8 +62,8 @@ async def test_a_new_server_on_the_same_file_sees_the_data(tmp_path: Path) -> No
     async with PmTestServer(database=tmp_path / "pm.db") as server:
         assert [p.key for p in server.projects()] == ["FILE"]
         async with ws_connect(f"{server.url}?user_id={user}") as ws:
-            answer = await RawClient(ws, user).call("get_projects_request")
-            assert [p.id for p in answer.projects_list.projects] == [project.id]
+            answer = await RawClient(ws, user).call("list_projects_request")
+            assert [p.id for p in answer.project_list.projects] == [project.id]
 
 
 async def test_memory_database_keeps_data_across_stop_and_start() -> None:

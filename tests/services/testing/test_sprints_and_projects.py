@@ -94,11 +94,11 @@ async def test_get_sprints_lists_live_sprints(
 
 
 async def test_create_project_makes_the_creator_admin(server: PmTestServer, alice: RawClient) -> None:
-    request = make("create_project_request", key="CORE", name="Core", description="d")
+    request = make("create_project_request", key="CORE", title="Core", description="d")
     answer, _ = await alice.request(request)
     assert answer.message_id == request.message_id
     project = answer.project_created.project
-    assert (project.key, project.name, project.version, project.status) == (
+    assert (project.key, project.title, project.version, project.status) == (
         "CORE",
         "Core",
         1,
@@ -113,31 +113,31 @@ async def test_create_project_makes_the_creator_admin(server: PmTestServer, alic
         ({"key": "core"}, "VALIDATION_ERROR", "key"),
         ({"key": "1AB"}, "VALIDATION_ERROR", "key"),
         ({"key": "ABCDEFGHIJK"}, "VALIDATION_ERROR", "key"),
-        ({"name": ""}, "INVALID_MESSAGE", "name"),
+        ({"title": ""}, "INVALID_MESSAGE", "title"),
     ],
 )
 async def test_create_project_validation(
     alice: RawClient, fields: dict[str, object], code: str, field: str
 ) -> None:
-    request = {"key": "OK", "name": "Name", **fields}
+    request = {"key": "OK", "title": "Name", **fields}
     assert_error(await alice.call("create_project_request", **request), code, field)
 
 
 async def test_project_keys_are_unique(alice: RawClient) -> None:
     await alice.create_project("DUP")
     assert_error(
-        await alice.call("create_project_request", key="DUP", name="again"), "VALIDATION_ERROR", "key"
+        await alice.call("create_project_request", key="DUP", title="again"), "VALIDATION_ERROR", "key"
     )
 
 
-async def test_get_projects_lists_only_the_users_projects(connect: Connect, alice: RawClient) -> None:
+async def test_list_projects_lists_only_the_users_projects(connect: Connect, alice: RawClient) -> None:
     mine = await alice.create_project()
     bob = await connect()
     await bob.create_project()
-    request = make("get_projects_request")
+    request = make("list_projects_request")
     answer, _ = await alice.request(request)
     assert answer.message_id == request.message_id
-    assert [p.id for p in answer.projects_list.projects] == [mine.id]
+    assert [p.id for p in answer.project_list.projects] == [mine.id]
 
 
 async def test_update_and_delete_project_need_admin(
@@ -145,21 +145,21 @@ async def test_update_and_delete_project_need_admin(
 ) -> None:
     member = await connect()
     server.add_member(project.id, member.user_id)
-    denied = await member.call("update_project_request", project_id=project.id, expected_version=1, name="x")
+    denied = await member.call("update_project_request", project_id=project.id, expected_version=1, title="x")
     assert_error(denied, "UNAUTHORIZED")
     answer = await alice.call(
         "update_project_request",
         project_id=project.id,
         expected_version=1,
-        name="Renamed",
+        title="Renamed",
         status=pb.PROJECT_STATUS_ARCHIVED,
     )
     assert answer.project_updated.project.version == 2
-    assert [c.field_name for c in answer.project_updated.changes] == ["name", "status"]
-    stale = await alice.call("update_project_request", project_id=project.id, expected_version=1, name="y")
+    assert [c.field_name for c in answer.project_updated.changes] == ["title", "status"]
+    stale = await alice.call("update_project_request", project_id=project.id, expected_version=1, title="y")
     assert "current version: 2" in assert_error(stale, "CONFLICT").message
     assert_error(await member.call("delete_project_request", project_id=project.id), "UNAUTHORIZED")
     deleted = await alice.call("delete_project_request", project_id=project.id)
     assert deleted.project_deleted.project_id == project.id
     assert_error(await alice.call("get_work_items_request", project_id=project.id), "NOT_FOUND")
-    assert (await alice.call("get_projects_request")).projects_list.projects == []
+    assert (await alice.call("list_projects_request")).project_list.projects == []

@@ -211,7 +211,7 @@ async def test_connect_twice_is_a_no_op_and_aclose_is_final(
 
 async def test_requests_need_a_connection(client: WebSocketClient) -> None:
     with pytest.raises(ConnectionException, match="not connected"):
-        await client.get_projects()
+        await client.list_projects()
 
 
 async def test_async_with_connects_and_closes(time: FakeTime, factory: FakeFactory) -> None:
@@ -285,7 +285,7 @@ async def test_invalid_request_raises_before_anything_is_sent(
     with pytest.raises(ValidationException):
         await client.delete_work_item("nope")  # type: ignore[arg-type]
     with pytest.raises(ValidationException):
-        await client.get_projects(message_id="NOT-A-UUID")
+        await client.list_projects(message_id="NOT-A-UUID")
     assert factory.current.sent.empty()
     assert client.pending_count == 0
 
@@ -326,8 +326,8 @@ async def test_unexpected_answer_type_is_reported(client: WebSocketClient, facto
     await client.connect()
     task = asyncio.create_task(client.get_sprints(uuid4()))
     sent = await factory.current.next_request()
-    factory.current.reply(envelope(sent.message_id, projects_list=pb.ProjectsList()))
-    with pytest.raises(ProjectManagementException, match="unexpected answer 'projects_list'"):
+    factory.current.reply(envelope(sent.message_id, project_list=pb.ProjectList()))
+    with pytest.raises(ProjectManagementException, match="unexpected answer 'project_list'"):
         await task
 
 
@@ -379,7 +379,7 @@ async def test_drop_fails_pending_at_once_and_moves_to_reconnecting(
 ) -> None:
     await client.connect()
     changes = states(client)
-    tasks = [asyncio.create_task(client.get_projects()) for _ in range(3)]
+    tasks = [asyncio.create_task(client.list_projects()) for _ in range(3)]
     for _ in range(3):
         await factory.current.next_request()
     factory.current.drop(close_code)
@@ -399,7 +399,7 @@ async def test_failed_send_is_a_disconnect(client: WebSocketClient, factory: Fak
     await client.connect()
     factory.current.fail_sends = True
     with pytest.raises(ConnectionException):
-        await client.get_projects()
+        await client.list_projects()
     assert client.state is S.RECONNECTING
     assert client.pending_count == 0
 
@@ -411,7 +411,7 @@ async def test_after_a_failed_send_no_other_request_touches_the_connection(
     conn = factory.current
     conn.fail_sends = True
     async with asyncio.timeout(5):
-        results = await asyncio.gather(*(client.get_projects() for _ in range(50)), return_exceptions=True)
+        results = await asyncio.gather(*(client.list_projects() for _ in range(50)), return_exceptions=True)
     assert all(isinstance(r, ConnectionException) for r in results), results
     assert conn.send_attempts == 1
     assert conn.aborted
@@ -426,7 +426,7 @@ async def test_callers_waiting_for_a_slot_fail_at_once_when_the_link_dies(
     )
     await client.connect()
     conn = factory.current
-    tasks = [asyncio.create_task(client.get_projects()) for _ in range(5)]
+    tasks = [asyncio.create_task(client.list_projects()) for _ in range(5)]
     await conn.next_request()
     await conn.next_request()
     assert client.pending_count == 2  # three callers wait for a slot
@@ -444,7 +444,7 @@ async def test_local_disconnect_fails_pending_and_does_not_report_an_error(
 ) -> None:
     await client.connect()
     changes = states(client)
-    task = asyncio.create_task(client.get_projects())
+    task = asyncio.create_task(client.list_projects())
     await factory.current.next_request()
     await client.disconnect()
     with pytest.raises(ConnectionException, match="disconnected locally"):
@@ -493,7 +493,7 @@ async def test_heartbeat_timeout_closes_reports_and_fails_pending(
     conn = factory.current
     changes = states(client)
     await time.wait_for_sleepers(1)
-    task = asyncio.create_task(client.get_projects())
+    task = asyncio.create_task(client.list_projects())
     await conn.next_request()
     await time.advance(30)
     ping = await conn.next_request()  # one ping after HeartbeatInterval of silence
@@ -553,9 +553,9 @@ async def test_bad_frames_are_counted_logged_and_the_client_keeps_working(
     assert warnings == ["Rate limit exceeded. Slow down. (1/5 warnings)"]
     assert "malformed" in caplog.text
     assert "oversized" in caplog.text
-    task = asyncio.create_task(client.get_projects())
+    task = asyncio.create_task(client.list_projects())
     sent = await conn.next_request()
-    conn.reply(envelope(sent.message_id, projects_list=pb.ProjectsList()))
+    conn.reply(envelope(sent.message_id, project_list=pb.ProjectList()))
     assert await task == []
     assert client.state is S.CONNECTED
 
@@ -570,9 +570,9 @@ async def test_a_failing_event_handler_does_not_break_the_reader(
 
     client.on_warning.subscribe(broken)
     factory.current.incoming.put_nowait("warning")
-    task = asyncio.create_task(client.get_projects())
+    task = asyncio.create_task(client.list_projects())
     sent = await factory.current.next_request()
-    factory.current.reply(envelope(sent.message_id, projects_list=pb.ProjectsList()))
+    factory.current.reply(envelope(sent.message_id, project_list=pb.ProjectList()))
     assert await task == []
 
 
@@ -591,18 +591,18 @@ async def test_many_requests_beyond_the_limit_wait_for_slots(time: FakeTime, fac
         options(max_pending_requests=2), clock=time.clock, sleep=time.sleep, connection_factory=factory
     )
     await c.connect()
-    tasks = [asyncio.create_task(c.get_projects()) for _ in range(5)]
+    tasks = [asyncio.create_task(c.list_projects()) for _ in range(5)]
     first = [await factory.current.next_request() for _ in range(2)]
     for _ in range(10):
         await asyncio.sleep(0)
     assert factory.current.sent.empty()  # the third waits for a slot
     assert c.health.pending_requests == 2
     for message in first:
-        factory.current.reply(envelope(message.message_id, projects_list=pb.ProjectsList()))
+        factory.current.reply(envelope(message.message_id, project_list=pb.ProjectList()))
     for _ in range(3):
         message = await factory.current.next_request()
         assert c.health.pending_requests <= 2
-        factory.current.reply(envelope(message.message_id, projects_list=pb.ProjectsList()))
+        factory.current.reply(envelope(message.message_id, project_list=pb.ProjectList()))
     assert await asyncio.gather(*tasks) == [[]] * 5
     assert c.health.pending_requests == 0
     await c.aclose()
