@@ -27,6 +27,7 @@ from uuid import UUID
 from google.protobuf.message import Message
 
 from projectmanagement_core import converters
+from projectmanagement_core.applied_changes import require_applied
 from projectmanagement_core.exceptions import (
     ConnectionException,
     FieldError,
@@ -491,7 +492,9 @@ class WebSocketClient:
             entity_id=request.work_item_id,
             expected_version=request.expected_version,
         )
-        return converters.work_item_from_proto(answer.work_item)
+        item = converters.work_item_from_proto(answer.work_item)
+        require_applied("UpdateWorkItem", request, item)
+        return item
 
     async def delete_work_item(self, work_item_id: UUID, *, message_id: str | None = None) -> None:
         payload = pb.DeleteWorkItemRequest(work_item_id=_uuid_str(work_item_id, "work_item_id"))
@@ -538,7 +541,9 @@ class WebSocketClient:
             entity_id=request.sprint_id,
             expected_version=request.expected_version,
         )
-        return converters.sprint_from_proto(answer.sprint)
+        sprint = converters.sprint_from_proto(answer.sprint)
+        require_applied("UpdateSprint", request, sprint)
+        return sprint
 
     async def delete_sprint(self, sprint_id: UUID, *, message_id: str | None = None) -> None:
         payload = pb.DeleteSprintRequest(sprint_id=_uuid_str(sprint_id, "sprint_id"))
@@ -582,7 +587,9 @@ class WebSocketClient:
             entity_id=request.project_id,
             expected_version=request.expected_version,
         )
-        return converters.project_from_proto(answer.project)
+        project = converters.project_from_proto(answer.project)
+        require_applied("UpdateProject", request, project)
+        return project
 
     async def delete_project(
         self, project_id: UUID, expected_version: int, *, message_id: str | None = None

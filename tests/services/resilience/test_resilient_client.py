@@ -11,10 +11,12 @@ from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.trace import NoOpTracerProvider, SpanKind, StatusCode
 
 from projectmanagement_core.exceptions import (
+    BusinessRuleConflictException,
     CircuitOpenException,
     ConnectionException,
     RequestTimeoutException,
     ServerRejectedException,
+    UpdateNotAppliedException,
     ValidationException,
     VersionConflictException,
 )
@@ -23,6 +25,7 @@ from projectmanagement_core.models import (
     CreateWorkItemRequest,
     Project,
     ProjectStatus,
+    SprintStatus,
     UpdateProjectRequest,
     UpdateSprintRequest,
     UpdateWorkItemRequest,
@@ -277,6 +280,60 @@ async def test_a_conflict_after_service_unavailable_is_not_ambiguous() -> None:
             UpdateWorkItemRequest(work_item_id=item.id, expected_version=1, title="x")
         )
     assert h.inner.calls_of("get_work_items") == []
+
+
+async def test_a_business_rule_conflict_after_a_lost_answer_is_raised_never_taken_for_applied() -> None:
+    # pm-server refuses a second active sprint with CONFLICT at the *current* version. Even though the
+    # server's sprint holds what was asked (someone else activated it), this is a refusal, not "ours".
+    h = Harness()
+    sprint = make_sprint(PROJECT, version=5, status=SprintStatus.ACTIVE)
+    h.inner.sprints[PROJECT] = [sprint]
+    h.client.reconnection.track_subscription([PROJECT])  # type: ignore[union-attr]
+    refusal = BusinessRuleConflictException(
+        sprint.id, 4, "Conflict: resource was modified (current version: 4)"
+    )
+    h.inner.script("update_sprint", timeout(), refusal)
+
+    with pytest.raises(BusinessRuleConflictException) as raised:
+        await h.client.update_sprint(
+            UpdateSprintRequest(sprint_id=sprint.id, expected_version=4, status=SprintStatus.ACTIVE)
+        )
+
+    assert raised.value is refusal
+    assert [c.name for c in h.inner.calls] == ["update_sprint", "update_sprint"]  # nothing looked up
+    assert h.breaker.failure_count == 0
+
+
+async def test_a_business_rule_conflict_is_neither_retried_nor_a_breaker_failure() -> None:
+    h = Harness(failure_threshold=1)
+    refusal = BusinessRuleConflictException(
+        uuid4(), 2, "Conflict: resource was modified (current version: 2)"
+    )
+    h.inner.script("update_sprint", refusal)
+
+    with pytest.raises(BusinessRuleConflictException):
+        await h.client.update_sprint(
+            UpdateSprintRequest(sprint_id=uuid4(), expected_version=2, status=SprintStatus.COMPLETED)
+        )
+
+    assert len(h.inner.calls_of("update_sprint")) == 1
+    assert h.breaker.state is CircuitState.CLOSED
+
+
+async def test_an_update_the_server_did_not_apply_is_neither_retried_nor_a_breaker_failure() -> None:
+    h = Harness(failure_threshold=1)
+    item = make_work_item(PROJECT, version=3)
+    dropped = UpdateNotAppliedException("UpdateWorkItem", item, ("priority",))
+    h.inner.script("update_work_item", dropped)
+
+    with pytest.raises(UpdateNotAppliedException) as raised:
+        await h.client.update_work_item(
+            UpdateWorkItemRequest(work_item_id=item.id, expected_version=3, priority="high")
+        )
+
+    assert raised.value is dropped
+    assert len(h.inner.calls_of("update_work_item")) == 1
+    assert h.breaker.state is CircuitState.CLOSED
 
 
 async def test_retried_sprint_update_after_a_lost_answer_returns_the_applied_sprint() -> None:
