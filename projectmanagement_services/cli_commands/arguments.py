@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from projectmanagement_core.models import CLEAR, ProjectStatus, SprintStatus, WorkItemType
+from projectmanagement_core.validation import parse_uuid
 
 __all__ = [
     "CLEAR_WORD",
@@ -23,8 +24,9 @@ CLEAR_WORD = "none"
 
 
 def uuid_argument(value: str) -> UUID:
+    """A UUID in a spelling pm-server accepts (hyphenated, simple, braced or urn:uuid:)."""
     try:
-        return UUID(value)
+        return parse_uuid(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a UUID: {value!r}") from None
 
@@ -34,7 +36,7 @@ def clearable_uuid_argument(value: str) -> UUID | str:
     if value.strip().lower() in (CLEAR_WORD, CLEAR):
         return CLEAR
     try:
-        return UUID(value)
+        return parse_uuid(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a UUID (or '{CLEAR_WORD}' to clear): {value!r}") from None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,8 @@ async def test_items_create_list_update_delete(pm: Any, server: PmTestServer) ->
 
 async def test_sprints_create_list_update(pm: Any) -> None:
     project = await _project(pm)
+    # pm-server takes sprint dates within a year back .. five years ahead of now.
+    start = (datetime.now(UTC) + timedelta(days=7)).date()
     created = await pm(
         "sprints",
         "create",
@@ -96,9 +99,9 @@ async def test_sprints_create_list_update(pm: Any) -> None:
         "--name",
         "Sprint 1",
         "--start",
-        "2025-01-06",
+        start.isoformat(),
         "--end",
-        "2025-01-20",
+        (start + timedelta(days=14)).isoformat(),
         "--goal",
         "ship",
         "--json",
@@ -108,7 +111,7 @@ async def test_sprints_create_list_update(pm: Any) -> None:
     assert (sprint["name"], sprint["status"], sprint["start_date"]) == (
         "Sprint 1",
         "Planned",
-        "2025-01-06T00:00:00Z",
+        f"{start.isoformat()}T00:00:00Z",
     )
 
     listed = await pm("sprints", "list", "--project", project["id"], "--json")

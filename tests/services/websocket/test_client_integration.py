@@ -139,7 +139,7 @@ async def test_every_operation_round_trips(client: WebSocketClient, server: PmTe
         await client.delete_work_item(story.id)
         assert [i.id for i in await client.get_work_items(project.id)] == [epic.id]
 
-        start = datetime(2025, 1, 6, tzinfo=UTC)
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=7)  # within the sprint range
         sprint = await client.create_sprint(
             CreateSprintRequest(
                 project_id=project.id, name="S1", start_date=start, end_date=start + timedelta(14)
