@@ -110,7 +110,7 @@ class ServerRejectedException(ProjectManagementException):
         self.code = code
         self.server_message = message
         self.field = field
-        shown = "the server reported an internal fault" if code in ErrorCode.SERVER_FAULT else message
+        shown = _shown_text(code, message)
         where = f" (field {field})" if field else ""
         super().__init__(f"{code}: {shown}{where}" if shown else f"{code}{where}")
 
@@ -123,6 +123,19 @@ class ServerRejectedException(ProjectManagementException):
     def is_transient(self) -> bool:
         """True when the server says "try again" (SERVICE_UNAVAILABLE, TIMEOUT)."""
         return self.code in ErrorCode.TRANSIENT
+
+
+def _shown_text(code: str, message: str) -> str:
+    """What a user may see of a server's text: never the internals of a server fault."""
+    if code not in ErrorCode.SERVER_FAULT:
+        return message
+    if code == ErrorCode.DATABASE_ERROR and "constraint failed" in message.lower():
+        # pm-server passes SQLite's refusal on: the request's values, not the server, are at fault.
+        return (
+            "the server's database refused the values (a constraint failed: e.g. an unknown sprint, "
+            "assignee or parent id)"
+        )
+    return "the server reported an internal fault"
 
 
 @dataclass(frozen=True, slots=True)

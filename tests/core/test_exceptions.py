@@ -213,6 +213,18 @@ def test_server_fault_text_is_kept_for_logs_but_never_shown(code: str) -> None:
     assert code in str(exc)
 
 
+def test_a_constraint_refusal_says_the_values_were_refused_without_leaking_sql() -> None:
+    text = (
+        "Database error: error returned from database: (code: 787) FOREIGN KEY constraint failed "
+        "(INSERT INTO pm_work_items ...)"
+    )
+    exc = exception_from_error(_error("DATABASE_ERROR", text))
+    assert isinstance(exc, ServerRejectedException)
+    assert "refused the values" in str(exc)
+    assert "INSERT" not in str(exc)
+    assert exc.message == text
+
+
 def test_unknown_code_is_a_non_transient_rejection() -> None:
     exc = exception_from_error(_error("RATE_LIMITED", "slow down"))
     assert type(exc) is ServerRejectedException
