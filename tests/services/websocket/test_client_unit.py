@@ -14,10 +14,12 @@ from google.protobuf.internal import encoder
 
 from projectmanagement_core import converters
 from projectmanagement_core.exceptions import (
+    BusinessRuleConflictException,
     ConnectionException,
     ProjectManagementException,
     RequestTimeoutException,
     ServerRejectedException,
+    UpdateNotAppliedException,
     ValidationException,
     VersionConflictException,
 )
@@ -26,6 +28,8 @@ from projectmanagement_core.models import (
     ConnectionState,
     ConnectionStateChange,
     CreateWorkItemRequest,
+    SprintStatus,
+    UpdateSprintRequest,
     UpdateWorkItemRequest,
     WorkItemCreated,
     WorkItemType,
@@ -310,6 +314,67 @@ async def test_conflict_maps_to_version_conflict_with_the_whole_story(
         3,
         5,
     )
+
+
+async def test_conflict_at_the_expected_version_is_a_business_rule_conflict(
+    client: WebSocketClient, factory: FakeFactory
+) -> None:
+    await client.connect()
+    sprint_id = uuid4()
+    task = asyncio.create_task(
+        client.update_sprint(
+            UpdateSprintRequest(sprint_id=sprint_id, expected_version=2, status=SprintStatus.ACTIVE)
+        )
+    )
+    sent = await factory.current.next_request()
+    error = pb.Error(code="CONFLICT", message="Conflict: resource was modified (current version: 2)")
+    factory.current.reply(envelope(sent.message_id, error=error))
+    with pytest.raises(BusinessRuleConflictException) as info:
+        await task
+    assert (info.value.entity_id, info.value.current_version) == (sprint_id, 2)
+
+
+async def test_an_update_answer_without_the_requested_fields_raises_update_not_applied(
+    client: WebSocketClient, factory: FakeFactory
+) -> None:
+    await client.connect()
+    item = make_work_item(version=3)
+    task = asyncio.create_task(
+        client.update_work_item(
+            UpdateWorkItemRequest(work_item_id=item.id, expected_version=3, priority="high")
+        )
+    )
+    sent = await factory.current.next_request()
+    # pm-server's no-op answer: the item unchanged, no changes listed.
+    unchanged = pb.WorkItemUpdated(
+        work_item=converters.work_item_to_proto(item), user_id=str(item.created_by)
+    )
+    factory.current.reply(envelope(sent.message_id, work_item_updated=unchanged))
+    with pytest.raises(UpdateNotAppliedException) as info:
+        await task
+    assert info.value.entity == item
+    assert info.value.dropped_fields == ("priority",)
+
+
+async def test_delete_project_sends_the_expected_version_and_refuses_a_bad_one_before_sending(
+    client: WebSocketClient, factory: FakeFactory
+) -> None:
+    await client.connect()
+    with pytest.raises(ValidationException) as info:
+        await client.delete_project(uuid4(), 0)
+    assert info.value.fields == ["expected_version"]
+    assert factory.current.sent.empty()
+
+    project_id = uuid4()
+    task = asyncio.create_task(client.delete_project(project_id, 4))
+    sent = await factory.current.next_request()
+    assert (sent.delete_project_request.project_id, sent.delete_project_request.expected_version) == (
+        str(project_id),
+        4,
+    )
+    deleted = pb.ProjectDeleted(project_id=str(project_id), user_id=str(uuid4()))
+    factory.current.reply(envelope(sent.message_id, project_deleted=deleted))
+    await task
 
 
 async def test_server_error_maps_to_server_rejected(client: WebSocketClient, factory: FakeFactory) -> None:
