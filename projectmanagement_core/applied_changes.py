@@ -14,7 +14,7 @@ from typing import Final, Protocol
 
 from projectmanagement_core.exceptions import UpdateNotAppliedException
 
-__all__ = ["require_applied", "unapplied_fields"]
+__all__ = ["holds_text", "require_applied", "unapplied_fields"]
 
 #: Free-text fields pm-server stores trimmed.
 _TRIMMED: Final = frozenset({"title", "description", "name", "goal"})
@@ -27,6 +27,11 @@ class UpdateRequest(Protocol):
     """An update request: it knows the fields it sets, as the entity would hold them."""
 
     def changed_fields(self) -> dict[str, object]: ...
+
+
+def holds_text(held: str | None, sent: str | None) -> bool:
+    """True when free text ``sent`` is stored as ``held`` (pm-server stores it trimmed)."""
+    return held == sent or (sent is not None and held == sent.strip())
 
 
 def _holds(name: str, held: object, wanted: object) -> bool:

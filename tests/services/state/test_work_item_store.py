@@ -427,6 +427,25 @@ async def test_create_shows_a_placeholder_replaced_in_one_change_by_the_broadcas
     assert changes[1].current == real
 
 
+async def test_a_broadcast_of_the_trimmed_title_pm_server_stores_still_replaces_the_placeholder(
+    client: FakeClient, store: WorkItemStore, changes: list[EntityChange[WorkItem]]
+) -> None:
+    request = CreateWorkItemRequest(
+        project_id=PROJECT, item_type=WorkItemType.TASK, title="  Fix login ", description=" Steps\n"
+    )
+    task = asyncio.create_task(store.create(request))
+    call = await client.next_call()
+    real = make_item(project_id=PROJECT, title="Fix login", description="Steps")
+    client.broadcast_item(real, created=True)
+    assert store.get_by_project(PROJECT) == [real]  # one entry at once, not the placeholder beside it
+    call.answer(real)
+    assert await task == real
+    assert [(c.kind, c.source) for c in changes] == [
+        (ChangeKind.ADDED, "local"),
+        (ChangeKind.UPDATED, "server"),
+    ]
+
+
 async def test_create_answered_without_broadcast_replaces_the_placeholder(
     client: FakeClient, store: WorkItemStore
 ) -> None:
