@@ -21,6 +21,13 @@ _TRIMMED: Final = frozenset({"title", "description", "name", "goal"})
 #: Optional free text where pm-server stores "" for "none" or keeps none for "": the same to a reader.
 _EMPTY_IS_NONE: Final = frozenset({"description", "goal"})
 _MISSING: Final = object()
+#: What Rust's ``str::trim`` removes (Unicode White_Space); Python's ``str.strip()`` also removes
+#: U+001C-U+001F. Either trimmed form counts as "stored", so neither a faithful pm-server nor a
+#: Python peer that strips is mistaken for one that dropped the text.
+_RUST_WHITESPACE: Final = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 class UpdateRequest(Protocol):
@@ -29,20 +36,19 @@ class UpdateRequest(Protocol):
     def changed_fields(self) -> dict[str, object]: ...
 
 
-def holds_text(held: str | None, sent: str | None) -> bool:
+def holds_text(held: object, sent: str | None) -> bool:
     """True when free text ``sent`` is stored as ``held`` (pm-server stores it trimmed)."""
-    return held == sent or (sent is not None and held == sent.strip())
+    return held == sent or (sent is not None and held in (sent.strip(_RUST_WHITESPACE), sent.strip()))
 
 
 def _holds(name: str, held: object, wanted: object) -> bool:
     if held == wanted:
         return True
     if isinstance(wanted, str) and name in _TRIMMED:
-        stripped = wanted.strip()
-        if held == stripped:
+        if holds_text(held, wanted):
             return True
-        if name in _EMPTY_IS_NONE and stripped == "" and held in (None, ""):
-            return True
+        # An empty description or goal sent to an entity without one leaves it without one.
+        return name in _EMPTY_IS_NONE and held is None and holds_text("", wanted)
     return False
 
 

@@ -50,6 +50,22 @@ def test_free_text_compares_as_pm_server_stores_it_trimmed() -> None:
     assert unapplied_fields(update(title="Fix logout"), stored) == ("title",)
 
 
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("\x1c x \u3000", "\x1c x"),  # Rust's trim keeps U+001C, which Python's strip() removes
+        ("\x1c x \u3000", "x"),  # a peer that strips as Python does
+        ("\u00a0x\u2003", "x"),
+    ],
+)
+def test_either_trim_counts_as_stored(sent: str, stored: str) -> None:
+    assert unapplied_fields(update(title=sent), work_item(title=stored)) == ()
+
+
+def test_a_title_missing_its_inner_text_is_dropped() -> None:
+    assert unapplied_fields(update(title=" a b "), work_item(title="a")) == ("title",)
+
+
 @pytest.mark.parametrize("stored", [None, ""])
 def test_an_empty_description_is_the_same_as_none(stored: str | None) -> None:
     assert unapplied_fields(update(description=""), work_item(description=stored)) == ()
