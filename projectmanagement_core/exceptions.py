@@ -110,6 +110,8 @@ class ServerRejectedException(ProjectManagementException):
         self.code = code
         self.server_message = message
         self.field = field
+        #: pm-server's own hint in a SERVICE_UNAVAILABLE ("... Retry after N seconds"), else None.
+        self.retry_after: timedelta | None = _retry_after(code, message)
         shown = _shown_text(code, message)
         where = f" (field {field})" if field else ""
         super().__init__(f"{code}: {shown}{where}" if shown else f"{code}{where}")
@@ -123,6 +125,16 @@ class ServerRejectedException(ProjectManagementException):
     def is_transient(self) -> bool:
         """True when the server says "try again" (SERVICE_UNAVAILABLE, TIMEOUT)."""
         return self.code in ErrorCode.TRANSIENT
+
+
+_RETRY_AFTER = re.compile(r"retry after (\d+) seconds?", re.IGNORECASE)
+
+
+def _retry_after(code: str, message: str) -> timedelta | None:
+    if code != ErrorCode.SERVICE_UNAVAILABLE:
+        return None
+    match = _RETRY_AFTER.search(message)
+    return timedelta(seconds=int(match.group(1))) if match else None
 
 
 def _shown_text(code: str, message: str) -> str:
