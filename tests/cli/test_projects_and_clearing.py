@@ -103,3 +103,30 @@ async def test_an_update_pm_server_drops_exits_1_naming_the_dropped_field(
     assert "did not store priority" in result.err
     assert len(result.err.strip().splitlines()) == 1
     assert upstream.item.priority == "medium"
+
+
+async def test_items_update_parent_none_moves_the_item_to_the_top_level(
+    pm: Any, server: PmTestServer
+) -> None:
+    project = await _project(pm)
+    epic = (
+        await pm("items", "create", "--project", project["id"], "--title", "E", "--type", "epic", "--json")
+    ).json()
+    story = await pm(
+        "items",
+        "create",
+        "--project",
+        project["id"],
+        "--title",
+        "S",
+        "--type",
+        "story",
+        "--parent",
+        epic["id"],
+        "--json",
+    )
+    assert story.json()["parent_id"] == epic["id"]
+
+    moved = await pm("items", "update", story.json()["id"], "--parent", "none", "--json")
+    assert moved.code == 0, moved.err
+    assert moved.json()["parent_id"] is None
