@@ -511,7 +511,7 @@ def update_work_item_request_to_proto(request: UpdateWorkItemRequest) -> pb.Upda
     message = pb.UpdateWorkItemRequest(
         work_item_id=str(request.work_item_id),
         expected_version=_require_version(request.expected_version),
-        update_parent=request.moves_parent,
+        update_parent=request.update_parent,
     )
     for name in ("title", "description", "status", "position", "priority", "story_points"):
         _set_optional(message, name, getattr(request, name))

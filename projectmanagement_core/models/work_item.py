@@ -120,16 +120,11 @@ class UpdateWorkItemRequest(FrozenModel):
             return {**data, "update_parent": True}
         return data
 
-    @property
-    def moves_parent(self) -> bool:
-        """True when the request changes the parent (sent as ``update_parent``)."""
-        return self.update_parent
-
     def changed_fields(self) -> dict[str, object]:
         """The fields this request sets, as the item would hold them (a cleared field is ``None``)."""
         skip = {"work_item_id", "expected_version", "update_parent", "parent_id"}
         fields: dict[str, object] = {k: v for k, v in self if k not in skip and v is not None}
-        if self.moves_parent:
+        if self.update_parent:
             fields["parent_id"] = self.parent_id
         for name in _CLEARABLE:
             if fields.get(name) == CLEAR:
