@@ -60,7 +60,7 @@ from projectmanagement_core.models import (
     WorkItemUpdated,
 )
 from projectmanagement_core.proto import messages_pb2 as pb
-from projectmanagement_core.validation import validate_request
+from projectmanagement_core.validation import parse_uuid, validate_request
 from projectmanagement_services.clock import MonotonicClock, SleepFunction, default_clock, default_sleep
 from projectmanagement_services.events import Event
 from projectmanagement_services.websocket.connection import (
@@ -635,11 +635,12 @@ def _unexpected(operation: str, reply: _Reply) -> ProjectManagementException:
 
 
 def _uuid_str(value: UUID, field: str) -> str:
-    """A request id as the wire wants it; anything that is not a UUID fails before sending."""
+    """A request id as the wire wants it (canonical: pm-server matches subscriptions as strings);
+    anything its UUID parser would refuse fails before sending."""
     if isinstance(value, UUID):
         return str(value)
     try:
-        return str(UUID(str(value)))
+        return str(parse_uuid(str(value)))
     except ValueError:
         raise ValidationException(FieldError(field, f"not a UUID: {value!r}")) from None
 

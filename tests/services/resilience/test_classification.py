@@ -101,7 +101,11 @@ TABLE: list[tuple[BaseException, bool, bool]] = [
         False,
         False,
     ),
-    (ServerRejectedException(ErrorCode.UNAUTHORIZED, "Unauthorized: Not a member of this project"), False, False),
+    (
+        ServerRejectedException(ErrorCode.UNAUTHORIZED, "Unauthorized: Not a member of this project"),
+        False,
+        False,
+    ),
     (UpdateNotAppliedException("UpdateWorkItem", object(), ("priority",)), False, False),
     (ValidationException(FieldError("title", "required")), False, False),
     (CircuitOpenException(timedelta(seconds=1)), False, False),
