@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
-from projectmanagement_core.exceptions import ServerRejectedException
 from projectmanagement_services.clock import RandomSource, SleepFunction, default_random, default_sleep
 from projectmanagement_services.resilience.backoff import compute_delay
 from projectmanagement_services.resilience.classification import is_transient
@@ -103,7 +102,6 @@ class RetryPolicy:
                         random=self._random,
                         previous=previous,
                     )
-                    previous = self._honour_hint(previous, exc)
                     self._report(operation_name, attempt, previous, exc, on_retry)
                 # Sleep outside the except block: the next attempt's exception must not be
                 # chained to this one (its __context__ stays what the operation made it).
@@ -111,13 +109,6 @@ class RetryPolicy:
                 attempt += 1
         finally:
             self._telemetry.record_attempts(attempt)
-
-    def _honour_hint(self, delay: float, exc: Exception) -> float:
-        """Wait at least as long as the server asked ("Retry after N seconds"), never past MaxDelay."""
-        hint = exc.retry_after if isinstance(exc, ServerRejectedException) else None
-        if hint is None:
-            return delay
-        return max(delay, min(hint.total_seconds(), self._max_delay))
 
     def _report(
         self, operation: str, attempt: int, delay: float, exc: Exception, on_retry: RetryHook | None

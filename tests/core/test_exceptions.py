@@ -326,3 +326,15 @@ def test_no_exception_is_a_value_error() -> None:
     """Callers catching ValueError for their own bugs must not swallow ours."""
     for kind in (ValidationException, ServerRejectedException, VersionConflictException):
         assert not issubclass(kind, ValueError)
+
+
+def test_service_unavailable_carries_pm_servers_retry_hint_for_callers() -> None:
+    busy = ServerRejectedException(
+        ErrorCode.SERVICE_UNAVAILABLE, "Service temporarily unavailable. Retry after 30 seconds"
+    )
+    assert busy.retry_after == timedelta(seconds=30)
+
+
+def test_only_service_unavailable_carries_a_retry_hint() -> None:
+    assert ServerRejectedException(ErrorCode.TIMEOUT, "Retry after 3 seconds").retry_after is None
+    assert ServerRejectedException(ErrorCode.SERVICE_UNAVAILABLE, "busy").retry_after is None

@@ -200,26 +200,3 @@ async def test_operation_is_called_afresh_per_attempt(clock: FakeClock) -> None:
         return len(made)
 
     assert await policy(clock).execute(attempt) == 3
-
-
-@pytest.mark.parametrize(
-    ("seconds", "slept"),
-    [(2, 2.0), (30, 5.0), (0, 0.1)],  # at least the hint, never past MaxDelay, never below the schedule
-    ids=["hint", "capped", "below-schedule"],
-)
-async def test_service_unavailable_waits_as_long_as_pm_server_asks_up_to_max_delay(
-    clock: FakeClock, seconds: int, slept: float
-) -> None:
-    busy = ServerRejectedException(
-        ErrorCode.SERVICE_UNAVAILABLE, f"Service temporarily unavailable. Retry after {seconds} seconds"
-    )
-    assert busy.retry_after == timedelta(seconds=seconds)
-    op = Script(busy)
-    retry = policy(clock, initial_delay=timedelta(milliseconds=100), max_delay=timedelta(seconds=5))
-    assert await retry.execute(op) == "done"
-    assert clock.sleeps == [pytest.approx(slept)]
-
-
-def test_only_service_unavailable_carries_a_retry_hint() -> None:
-    assert ServerRejectedException(ErrorCode.TIMEOUT, "Retry after 3 seconds").retry_after is None
-    assert ServerRejectedException(ErrorCode.SERVICE_UNAVAILABLE, "busy").retry_after is None
