@@ -20,7 +20,7 @@ from projectmanagement_services.cli_commands.command_helpers import (
     require_changes,
     show,
 )
-from projectmanagement_services.cli_commands.errors import EXIT_FAILED, CliError
+from projectmanagement_services.cli_commands.errors import EXIT_FAILED, EXIT_USAGE, CliError
 from projectmanagement_services.cli_commands.global_options import add_client_parser
 from projectmanagement_services.cli_commands.output import Output, project_table
 from projectmanagement_services.cli_commands.runner import ClientCall, client_handler
@@ -83,7 +83,7 @@ def _projects_update(args: argparse.Namespace, output: Output) -> ClientCall:
 
 def _projects_delete(args: argparse.Namespace, output: Output) -> ClientCall:
     if args.version is not None and args.version < 1:
-        raise CliError(f"--version must be >= 1 (got {args.version})", 2)
+        raise CliError(f"--version must be >= 1 (got {args.version})", EXIT_USAGE)
 
     async def call(container: PmContainer) -> int:
         client = container.client()

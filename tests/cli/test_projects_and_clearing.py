@@ -130,3 +130,9 @@ async def test_items_update_parent_none_moves_the_item_to_the_top_level(
     moved = await pm("items", "update", story.json()["id"], "--parent", "none", "--json")
     assert moved.code == 0, moved.err
     assert moved.json()["parent_id"] is None
+
+
+async def test_projects_delete_with_a_version_below_1_is_a_usage_error(pm: Any) -> None:
+    result = await pm("projects", "delete", str(uuid.uuid4()), "--version", "0", connect=False)
+    assert result.code == 2
+    assert "--version must be >= 1" in result.err
