@@ -208,7 +208,7 @@ async def run(scale: h.Scale, outages: tuple[float, ...], repetitions: int) -> i
         load = Workload()
         try:
             await stack.start()
-            project = await stack.client.create_project(CreateProjectRequest(key="RECOV", name="Recovery"))
+            project = await stack.client.create_project(CreateProjectRequest(key="RECOV", title="Recovery"))
             for n in range(SEED_ITEMS):
                 item = await stack.client.create_work_item(
                     CreateWorkItemRequest(

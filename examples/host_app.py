@@ -54,7 +54,7 @@ async def open_project(
     work_items: WorkItemStore = Provide[HostContainer.pm.work_items],
 ) -> UUID:
     """Create a project, follow its broadcasts (re-subscribed after every reconnect), load it."""
-    project = await client.create_project(CreateProjectRequest(key=key, name=f"Project {key}"))
+    project = await client.create_project(CreateProjectRequest(key=key, title=f"Project {key}"))
     await client.subscribe([project.id])
     await work_items.load_project(project.id)
     return project.id

@@ -1,6 +1,7 @@
 """pm-ws core: models, interfaces, exceptions, wire schema and validation. No I/O at all."""
 
 from projectmanagement_core.exceptions import (
+    BusinessRuleConflictException,
     CircuitOpenException,
     ConnectionException,
     ErrorCode,
@@ -8,6 +9,7 @@ from projectmanagement_core.exceptions import (
     ProjectManagementException,
     RequestTimeoutException,
     ServerRejectedException,
+    UpdateNotAppliedException,
     ValidationException,
     VersionConflictException,
     exception_from_error,
@@ -17,6 +19,7 @@ from projectmanagement_core.validation import validate_request
 __version__ = "0.1.0"
 
 __all__ = [
+    "BusinessRuleConflictException",
     "CircuitOpenException",
     "ConnectionException",
     "ErrorCode",
@@ -24,6 +27,7 @@ __all__ = [
     "ProjectManagementException",
     "RequestTimeoutException",
     "ServerRejectedException",
+    "UpdateNotAppliedException",
     "ValidationException",
     "VersionConflictException",
     "__version__",

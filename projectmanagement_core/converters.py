@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from projectmanagement_core.exceptions import FieldError, ValidationException
 from projectmanagement_core.models import (
+    CLEAR,
     ActivityLogEntry,
     CreateProjectRequest,
     CreateSprintRequest,
@@ -197,6 +198,14 @@ def _opt(message: Any, name: str) -> Any:
 
 def _opt_uuid(message: Any, name: str, prefix: str = "") -> UUID | None:
     return uuid_from_wire(getattr(message, name), prefix + name) if message.HasField(name) else None
+
+
+def _opt_clearable_uuid(message: Any, name: str) -> UUID | str | None:
+    """An optional id of an update: absent is None, an empty string is ``CLEAR`` (pm-server's "none")."""
+    if not message.HasField(name):
+        return None
+    value = getattr(message, name)
+    return CLEAR if value == CLEAR else uuid_from_wire(value, name)
 
 
 def _opt_time(message: Any, name: str, prefix: str = "") -> datetime | None:
@@ -482,12 +491,12 @@ def update_work_item_request_from_proto(message: pb.UpdateWorkItemRequest) -> Up
         title=_opt(message, "title"),
         description=_opt(message, "description"),
         status=_opt(message, "status"),
-        assignee_id=_opt_uuid(message, "assignee_id"),
-        sprint_id=_opt_uuid(message, "sprint_id"),
+        assignee_id=_opt_clearable_uuid(message, "assignee_id"),
+        sprint_id=_opt_clearable_uuid(message, "sprint_id"),
         position=_opt(message, "position"),
         priority=_opt(message, "priority"),
         story_points=_opt(message, "story_points"),
-        parent_id=_opt_uuid(message, "parent_id"),
+        parent_id=_opt_clearable_uuid(message, "parent_id"),
         update_parent=message.update_parent,
     )
 
@@ -690,7 +699,7 @@ def project_from_proto(message: pb.Project) -> Project:
     return _new_project(
         id=uuid_from_wire(message.id, "project.id"),
         key=message.key,
-        name=message.name,
+        title=message.title,
         description=message.description if has("description") else None,
         status=_project_status_from_wire(message.status, "project.status"),
         version=message.version,
@@ -701,6 +710,7 @@ def project_from_proto(message: pb.Project) -> Project:
         deleted_at=datetime_from_wire(message.deleted_at, "project.deleted_at")
         if has("deleted_at")
         else None,
+        next_work_item_number=message.next_work_item_number,
     )
 
 
@@ -708,13 +718,14 @@ def project_to_proto(project: Project) -> pb.Project:
     message = pb.Project(
         id=str(project.id),
         key=project.key,
-        name=project.name,
+        title=project.title,
         status=_project_status_to_wire(project.status),
         version=project.version,
         created_at=datetime_to_wire(project.created_at),
         updated_at=datetime_to_wire(project.updated_at),
         created_by=str(project.created_by),
         updated_by=str(project.updated_by),
+        next_work_item_number=project.next_work_item_number,
     )
     _set_optional(message, "description", project.description)
     _set_optional(
@@ -728,13 +739,13 @@ def create_project_request_from_proto(message: pb.CreateProjectRequest) -> Creat
         CreateProjectRequest,
         "",
         key=message.key,
-        name=message.name,
+        title=message.title,
         description=_opt(message, "description"),
     )
 
 
 def create_project_request_to_proto(request: CreateProjectRequest) -> pb.CreateProjectRequest:
-    message = pb.CreateProjectRequest(key=request.key, name=request.name)
+    message = pb.CreateProjectRequest(key=request.key, title=request.title)
     _set_optional(message, "description", request.description)
     return message
 
@@ -745,7 +756,7 @@ def update_project_request_from_proto(message: pb.UpdateProjectRequest) -> Updat
         "",
         project_id=uuid_from_wire(message.project_id, "project_id"),
         expected_version=message.expected_version,
-        name=_opt(message, "name"),
+        title=_opt(message, "title"),
         description=_opt(message, "description"),
         status=_project_status_from_wire(message.status) if message.HasField("status") else None,
     )
@@ -756,7 +767,7 @@ def update_project_request_to_proto(request: UpdateProjectRequest) -> pb.UpdateP
         project_id=str(request.project_id),
         expected_version=_require_version(request.expected_version),
     )
-    _set_optional(message, "name", request.name)
+    _set_optional(message, "title", request.title)
     _set_optional(message, "description", request.description)
     if request.status is not None:
         message.status = _project_status_to_wire(request.status)

@@ -7,13 +7,21 @@
      +-- RequestTimeoutException       no answer within RequestTimeout      (transient)
      +-- ServerRejectedException       the server answered ``Error``        (transient only for
      |    |                            SERVICE_UNAVAILABLE and TIMEOUT)
-     |    +-- VersionConflictException CONFLICT: optimistic concurrency     (never retried)
+     |    +-- VersionConflictException CONFLICT: expected_version was stale (never retried)
+     |    +-- BusinessRuleConflictException
+     |                                 CONFLICT at the current version: a   (never retried)
+     |                                 rule refused it (a second active
+     |                                 sprint, a completed sprint)
+     +-- UpdateNotAppliedException     the answer to an update lacks fields (never retried)
+     |                                 the request set (a pm-server quirk)
      +-- ValidationException           client- or server-side validation    (never retried)
      +-- CircuitOpenException          the breaker rejected the call        (never retried)
 
 Every exception carries structured data and builds its message from it, so callers branch on
-attributes rather than parse text. ``VersionConflictException`` is a ``ServerRejectedException``
-(code CONFLICT) so that a handler for server answers sees it too.
+attributes rather than parse text. ``VersionConflictException`` and
+``BusinessRuleConflictException`` are ``ServerRejectedException`` (code CONFLICT) so that a handler
+for server answers sees them too; they are siblings, so ``except VersionConflictException`` (re-read
+and retry the edit) never catches a rule the current version cannot satisfy.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ if TYPE_CHECKING:
     from projectmanagement_core.proto import messages_pb2
 
 __all__ = [
+    "BusinessRuleConflictException",
     "CircuitOpenException",
     "ConnectionException",
     "ErrorCode",
@@ -35,6 +44,7 @@ __all__ = [
     "ProjectManagementException",
     "RequestTimeoutException",
     "ServerRejectedException",
+    "UpdateNotAppliedException",
     "ValidationException",
     "VersionConflictException",
     "exception_from_error",
@@ -42,7 +52,7 @@ __all__ = [
 
 
 class ErrorCode:
-    """The ``Error.code`` strings of protocol.md."""
+    """The ``Error.code`` strings pm-server sends (``pm-ws/src/error.rs`` and its dispatcher)."""
 
     VALIDATION_ERROR: Final = "VALIDATION_ERROR"
     INVALID_MESSAGE: Final = "INVALID_MESSAGE"
@@ -100,7 +110,9 @@ class ServerRejectedException(ProjectManagementException):
         self.code = code
         self.server_message = message
         self.field = field
-        shown = "the server reported an internal fault" if code in ErrorCode.SERVER_FAULT else message
+        #: pm-server's own hint in a SERVICE_UNAVAILABLE ("... Retry after N seconds"), else None.
+        self.retry_after: timedelta | None = _retry_after(code, message)
+        shown = _shown_text(code, message)
         where = f" (field {field})" if field else ""
         super().__init__(f"{code}: {shown}{where}" if shown else f"{code}{where}")
 
@@ -113,6 +125,29 @@ class ServerRejectedException(ProjectManagementException):
     def is_transient(self) -> bool:
         """True when the server says "try again" (SERVICE_UNAVAILABLE, TIMEOUT)."""
         return self.code in ErrorCode.TRANSIENT
+
+
+_RETRY_AFTER = re.compile(r"retry after (\d+) seconds?", re.IGNORECASE)
+
+
+def _retry_after(code: str, message: str) -> timedelta | None:
+    if code != ErrorCode.SERVICE_UNAVAILABLE:
+        return None
+    match = _RETRY_AFTER.search(message)
+    return timedelta(seconds=int(match.group(1))) if match else None
+
+
+def _shown_text(code: str, message: str) -> str:
+    """What a user may see of a server's text: never the internals of a server fault."""
+    if code not in ErrorCode.SERVER_FAULT:
+        return message
+    if code == ErrorCode.DATABASE_ERROR and "constraint failed" in message.lower():
+        # pm-server passes SQLite's refusal on: the request's values, not the server, are at fault.
+        return (
+            "the server's database refused the values (a constraint failed: e.g. an unknown sprint, "
+            "assignee or parent id)"
+        )
+    return "the server reported an internal fault"
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +203,50 @@ class VersionConflictException(ServerRejectedException):
         return int(match.group(1)) if match else None
 
 
+class BusinessRuleConflictException(ServerRejectedException):
+    """CONFLICT although ``expected_version`` was current: a server rule refused the change.
+
+    pm-server answers CONFLICT, with the *current* version in its text, for sprint rules too: a
+    second active sprint in a project, any update of a completed sprint. Re-reading and sending
+    again cannot help, so this is never retried, never a breaker failure and never mistaken by the
+    idempotency logic for "our earlier attempt already applied".
+    """
+
+    def __init__(
+        self,
+        entity_id: UUID | str | None = None,
+        current_version: int | None = None,
+        message: str = "",
+    ) -> None:
+        self.entity_id = entity_id
+        self.current_version = current_version
+        text = message or f"the server refused the change to {entity_id} at its current version"
+        super().__init__(ErrorCode.CONFLICT, text)
+
+
+class UpdateNotAppliedException(ProjectManagementException):
+    """The server answered an update without the fields it set: the change was not stored.
+
+    pm-server v0.1.4 answers an update that changes only priority, story points or sprint as a
+    no-op and does not store it. Rather than let such a change vanish, the client compares the
+    answer with the request and raises this. ``entity`` is the server's copy (the truth now),
+    ``dropped_fields`` the requested fields it does not hold. Never retried: the same request
+    would be dropped again.
+    """
+
+    def __init__(self, operation: str, entity: object, dropped_fields: tuple[str, ...]) -> None:
+        self.operation = operation
+        self.entity = entity
+        self.dropped_fields = dropped_fields
+        entity_id = getattr(entity, "id", None)
+        version = getattr(entity, "version", None)
+        super().__init__(
+            f"{operation}: the server did not store {', '.join(dropped_fields)} of {entity_id} "
+            f"(its copy is at version {version}); a known pm-server quirk drops updates of "
+            "priority, story points or sprint when nothing else changes"
+        )
+
+
 class CircuitOpenException(ProjectManagementException):
     """The circuit breaker rejected the call without trying it. Never retried."""
 
@@ -185,20 +264,26 @@ def exception_from_error(
     entity_id: UUID | str | None = None,
     expected_version: int | None = None,
 ) -> ProjectManagementException:
-    """Map a wire ``Error`` to the exception of protocol.md's table.
+    """Map a wire ``Error`` to its exception (the table in the README).
 
     ``entity_id`` and ``expected_version`` come from the request that failed, so that a CONFLICT
-    carries the whole story (the wire only carries the current version, inside the text).
+    carries the whole story (the wire only carries the current version, inside the text). A
+    CONFLICT is a ``VersionConflictException`` only when its text names a current version other
+    than the expected one; otherwise it is a ``BusinessRuleConflictException``.
     """
     code = error.code
     field = error.field if error.HasField("field") else None
     if code in (ErrorCode.VALIDATION_ERROR, ErrorCode.INVALID_MESSAGE):
         return ValidationException(FieldError(field or "request", error.message), code=code)
     if code == ErrorCode.CONFLICT:
+        current = VersionConflictException.parse_current_version(error.message)
+        if current is None or current == expected_version:
+            # pm-server's sprint rules answer CONFLICT at the current version: not a stale edit.
+            return BusinessRuleConflictException(entity_id, current, error.message)
         return VersionConflictException(
             entity_id=entity_id,
             expected_version=expected_version,
-            current_version=VersionConflictException.parse_current_version(error.message),
+            current_version=current,
             message=error.message,
         )
     return ServerRejectedException(code, error.message, field)

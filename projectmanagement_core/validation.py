@@ -1,20 +1,28 @@
-"""Client-side request validation with the limits of protocol.md.
+"""Client-side request validation with pm-server v0.1.4's own limits.
+
+The rules are read from pm-server's source, not guessed: ``pm-ws/src/message_validator.rs`` and the
+handlers (what is checked, and when), ``pm-config/src/validation_config.rs`` (the default limits)
+and the database's CHECK constraints (``pm-db/migrations``: what can be stored). The aim is that
+the client never sends what pm-server would refuse and never refuses what it would accept; where
+pm-server accepts a value its database then refuses ('blocked'), the client refuses it, naming why.
 
 Every request is checked before anything is sent, and every broken rule is reported at once in
 ``ValidationException.errors`` (field name + rule), so a caller fixes all of them in one go.
-Lengths count Unicode code points (``len(str)``), as pm-server does.
+Lengths count Unicode code points (``len(str)``), as pm-server does (``chars().count()``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Final
+from uuid import UUID
 
 from projectmanagement_core.exceptions import FieldError, ValidationException
 from projectmanagement_core.models import (
+    STORED_WORK_ITEM_STATUSES,
     WORK_ITEM_PRIORITIES,
-    WORK_ITEM_STATUSES,
     CreateProjectRequest,
     CreateSprintRequest,
     CreateWorkItemRequest,
@@ -27,24 +35,38 @@ from projectmanagement_core.models import (
 __all__ = [
     "DESCRIPTION_MAX",
     "PROJECT_KEY_MAX",
-    "PROJECT_NAME_MAX",
+    "PROJECT_KEY_MIN",
+    "SPRINT_DATES_FUTURE",
+    "SPRINT_DATES_PAST",
     "SPRINT_NAME_MAX",
     "STORY_POINTS_MAX",
     "TITLE_MAX",
     "Request",
+    "parse_uuid",
     "validate_request",
 ]
 
+#: validation_config.rs defaults: titles (work items and projects), descriptions, sprint names.
 TITLE_MAX: Final = 200
 DESCRIPTION_MAX: Final = 10_000
 SPRINT_NAME_MAX: Final = 100
+#: work_item.rs apply_updates: story points 0-100 (hard-coded there).
 STORY_POINTS_MAX: Final = 100
-PROJECT_NAME_MAX: Final = 100
-PROJECT_KEY_MAX: Final = 10
-_PROJECT_KEY: Final = re.compile(r"[A-Z][A-Z0-9]*")
-#: Versions and positions travel as int32: a larger value passes the protocol's ">= N" rule but
-#: would make the converter fail with a bare ValueError, so it is rejected here with its field.
+#: message_validator.rs validate_project_create: 2-20 of ASCII letters, digits and "_".
+PROJECT_KEY_MIN: Final = 2
+PROJECT_KEY_MAX: Final = 20
+_PROJECT_KEY: Final = re.compile(r"[A-Za-z0-9_]+")
+#: message_validator.rs validate_sprint_create: both dates within a year ago .. five years ahead.
+SPRINT_DATES_PAST: Final = timedelta(days=365)
+SPRINT_DATES_FUTURE: Final = timedelta(days=5 * 365)
+#: Versions and positions travel as int32: a larger value passes the ">= N" rule but would make the
+#: converter fail with a bare ValueError, so it is rejected here with its field.
 _INT32_MAX: Final = 2**31 - 1
+#: The spellings of a UUID pm-server's parser (Rust ``uuid::Uuid::parse_str``) accepts.
+_HYPHENATED: Final = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_UPSTREAM_UUID: Final = re.compile(
+    rf"[0-9a-fA-F]{{32}}|{_HYPHENATED}|\{{{_HYPHENATED}\}}|urn:uuid:{_HYPHENATED}"
+)
 
 Request = (
     CreateWorkItemRequest
@@ -54,6 +76,13 @@ Request = (
     | CreateProjectRequest
     | UpdateProjectRequest
 )
+
+
+def parse_uuid(text: str) -> UUID:
+    """A UUID in any spelling pm-server accepts (simple, hyphenated, braced, urn), else ValueError."""
+    if not _UPSTREAM_UUID.fullmatch(text):
+        raise ValueError(f"not a UUID: {text!r}")
+    return UUID(text)
 
 
 class _Errors:
@@ -73,6 +102,16 @@ class _Errors:
             rule = f"must be at most {high} characters" if low == 0 else f"must be {low}-{high} characters"
             self.add(field, f"{rule} (got {n})")
 
+    def status(self, value: str | None) -> None:
+        if value == "blocked":
+            self.add(
+                "status",
+                "'blocked' cannot be stored: pm-server accepts it but its database refuses it "
+                f"(DATABASE_ERROR); use one of {', '.join(STORED_WORK_ITEM_STATUSES)}",
+            )
+        else:
+            self.one_of("status", value, STORED_WORK_ITEM_STATUSES)
+
     def one_of(self, field: str, value: str | None, allowed: tuple[str, ...]) -> None:
         if value is not None and value not in allowed:
             self.add(field, f"must be one of {', '.join(allowed)} (got {value!r})")
@@ -89,20 +128,20 @@ class _Errors:
             raise ValidationException(self.items)
 
 
-def _create_work_item(r: CreateWorkItemRequest, e: _Errors) -> None:
+def _create_work_item(r: CreateWorkItemRequest, e: _Errors, now: datetime) -> None:
     e.length("title", r.title, 1, TITLE_MAX)
     e.length("description", r.description, 0, DESCRIPTION_MAX)
-    e.one_of("status", r.status, WORK_ITEM_STATUSES)
+    e.status(r.status)
     e.one_of("priority", r.priority, WORK_ITEM_PRIORITIES)
     if r.item_type is WorkItemType.EPIC and r.parent_id is not None:
         e.add("parent_id", "an epic has no parent")
 
 
-def _update_work_item(r: UpdateWorkItemRequest, e: _Errors) -> None:
+def _update_work_item(r: UpdateWorkItemRequest, e: _Errors, now: datetime) -> None:
     e.within("expected_version", r.expected_version, 1, _INT32_MAX)
     e.length("title", r.title, 1, TITLE_MAX)
     e.length("description", r.description, 0, DESCRIPTION_MAX)
-    e.one_of("status", r.status, WORK_ITEM_STATUSES)
+    e.status(r.status)
     e.one_of("priority", r.priority, WORK_ITEM_PRIORITIES)
     e.within("story_points", r.story_points, 0, STORY_POINTS_MAX)
     e.within("position", r.position, 0, _INT32_MAX)
@@ -110,36 +149,45 @@ def _update_work_item(r: UpdateWorkItemRequest, e: _Errors) -> None:
         e.add("parent_id", "an item cannot be its own parent")
 
 
-def _create_sprint(r: CreateSprintRequest, e: _Errors) -> None:
+def _sprint_date_in_range(field: str, value: datetime, now: datetime, e: _Errors) -> None:
+    earliest, latest = now - SPRINT_DATES_PAST, now + SPRINT_DATES_FUTURE
+    if value < earliest or value > latest:
+        e.add(
+            field,
+            f"must be between a year ago and five years ahead ({earliest:%Y-%m-%d} - {latest:%Y-%m-%d})",
+        )
+
+
+def _create_sprint(r: CreateSprintRequest, e: _Errors, now: datetime) -> None:
     e.length("name", r.name, 1, SPRINT_NAME_MAX)
-    e.length("goal", r.goal, 0, DESCRIPTION_MAX)
     if r.start_date >= r.end_date:
         e.add("end_date", "must be after start_date")
+    _sprint_date_in_range("start_date", r.start_date, now, e)
+    _sprint_date_in_range("end_date", r.end_date, now, e)
 
 
-def _update_sprint(r: UpdateSprintRequest, e: _Errors) -> None:
+def _update_sprint(r: UpdateSprintRequest, e: _Errors, now: datetime) -> None:
+    # pm-server checks neither the order nor the range of dates on update (a quirk the README
+    # lists); refusing them here would refuse what it accepts.
     e.within("expected_version", r.expected_version, 1, _INT32_MAX)
     e.length("name", r.name, 1, SPRINT_NAME_MAX)
-    e.length("goal", r.goal, 0, DESCRIPTION_MAX)
-    if r.start_date is not None and r.end_date is not None and r.start_date >= r.end_date:
-        e.add("end_date", "must be after start_date")
 
 
 def _project_key(key: str, e: _Errors) -> None:
-    e.length("key", key, 1, PROJECT_KEY_MAX)
+    e.length("key", key, PROJECT_KEY_MIN, PROJECT_KEY_MAX)
     if key and not _PROJECT_KEY.fullmatch(key):
-        e.add("key", "must start with A-Z and use only A-Z and 0-9")
+        e.add("key", "must use only letters, digits and _ (A-Z, a-z, 0-9, _)")
 
 
-def _create_project(r: CreateProjectRequest, e: _Errors) -> None:
+def _create_project(r: CreateProjectRequest, e: _Errors, now: datetime) -> None:
     _project_key(r.key, e)
-    e.length("name", r.name, 1, PROJECT_NAME_MAX)
+    e.length("title", r.title, 1, TITLE_MAX)
     e.length("description", r.description, 0, DESCRIPTION_MAX)
 
 
-def _update_project(r: UpdateProjectRequest, e: _Errors) -> None:
+def _update_project(r: UpdateProjectRequest, e: _Errors, now: datetime) -> None:
     e.within("expected_version", r.expected_version, 1, _INT32_MAX)
-    e.length("name", r.name, 1, PROJECT_NAME_MAX)
+    e.length("title", r.title, 1, TITLE_MAX)
     e.length("description", r.description, 0, DESCRIPTION_MAX)
 
 
@@ -153,11 +201,14 @@ _RULES: dict[type, Callable[..., None]] = {
 }
 
 
-def validate_request(request: Request) -> None:
-    """Raise ``ValidationException`` listing every rule ``request`` breaks; return if it is valid."""
+def validate_request(request: Request, *, now: datetime | None = None) -> None:
+    """Raise ``ValidationException`` listing every rule ``request`` breaks; return if it is valid.
+
+    ``now`` (default: the wall clock, UTC) anchors the sprint date range, as pm-server's clock does.
+    """
     rule = next((r for cls, r in _RULES.items() if isinstance(request, cls)), None)
     if rule is None:
         raise TypeError(f"validate_request does not know {type(request).__name__}")
     errors = _Errors()
-    rule(request, errors)
+    rule(request, errors, now if now is not None else datetime.now(UTC))
     errors.raise_if_any()

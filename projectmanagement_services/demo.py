@@ -720,7 +720,7 @@ class _Run:
             await writer.start()
             await subscriber.start()
             project = await writer.client.create_project(
-                CreateProjectRequest(key="CHAOS", name=f"Chaos soak, seed {self.seed}")
+                CreateProjectRequest(key="CHAOS", title=f"Chaos soak, seed {self.seed}")
             )
             await subscriber.client.subscribe([project.id])
             await store.load_project(project.id)

@@ -69,7 +69,7 @@ async def healthz(response: Response, client: Client, breaker: Breaker) -> dict[
 @router.get("/projects")
 @inject
 async def list_projects(client: Client) -> list[dict[str, Any]]:
-    return [project_json(project) for project in await client.get_projects()]
+    return [project_json(project) for project in await client.list_projects()]
 
 
 @router.post("/projects", status_code=status.HTTP_201_CREATED)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 from uuid import UUID
 
+from projectmanagement_core.exceptions import UpdateNotAppliedException
 from projectmanagement_core.interfaces.event import IEvent
 from projectmanagement_core.models import (
     CreateSprintRequest,
@@ -24,6 +25,11 @@ class IWorkItemStore(Protocol):
 
     @property
     def on_changed(self) -> IEvent[EntityChange[WorkItem]]: ...
+
+    @property
+    def on_update_not_applied(self) -> IEvent[UpdateNotAppliedException]:
+        """An update the server answered without storing; the store shows the server's copy again."""
+        ...
 
     def get(self, work_item_id: UUID) -> WorkItem | None:
         """The item, or None when unknown or deleted."""
@@ -59,6 +65,11 @@ class ISprintStore(Protocol):
 
     @property
     def on_changed(self) -> IEvent[EntityChange[Sprint]]: ...
+
+    @property
+    def on_update_not_applied(self) -> IEvent[UpdateNotAppliedException]:
+        """An update the server answered without storing; the store shows the server's copy again."""
+        ...
 
     def get(self, sprint_id: UUID) -> Sprint | None: ...
 

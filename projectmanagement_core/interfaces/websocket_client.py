@@ -146,9 +146,15 @@ class IWebSocketClient(Protocol):
         self, request: UpdateProjectRequest, *, message_id: str | None = None
     ) -> Project: ...
 
-    async def delete_project(self, project_id: UUID, *, message_id: str | None = None) -> None: ...
+    async def delete_project(
+        self, project_id: UUID, expected_version: int, *, message_id: str | None = None
+    ) -> None:
+        """Soft-delete a project at ``expected_version`` (pm-server checks it: CONFLICT if stale)."""
+        ...
 
-    async def get_projects(self, *, message_id: str | None = None) -> list[Project]: ...
+    async def list_projects(self, *, message_id: str | None = None) -> list[Project]:
+        """Every live project on the server (pm-server does not filter by membership)."""
+        ...
 
     # -- heartbeat ----------------------------------------------------------------------------
     async def ping(self) -> timedelta:

@@ -34,6 +34,8 @@ from projectmanagement_core.models.sprint import (
     UpdateSprintRequest,
 )
 from projectmanagement_core.models.work_item import (
+    CLEAR,
+    STORED_WORK_ITEM_STATUSES,
     WORK_ITEM_PRIORITIES,
     WORK_ITEM_STATUSES,
     CreateWorkItemRequest,
@@ -43,6 +45,8 @@ from projectmanagement_core.models.work_item import (
 )
 
 __all__ = [
+    "CLEAR",
+    "STORED_WORK_ITEM_STATUSES",
     "WORK_ITEM_PRIORITIES",
     "WORK_ITEM_STATUSES",
     "ActivityLogEntry",

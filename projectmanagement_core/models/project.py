@@ -1,7 +1,8 @@
 """Projects: the entity, its status, and the create/update requests.
 
-protocol.md reserves payloads 90-97 for projects without listing their fields; the schema in
-``messages.proto`` defines them and these models mirror it.
+Fields as pm-server v0.1.4's ``proto/messages.proto`` (payloads 90-97): a project has a ``title``
+and a short ``key``; the server upper-cases the key and numbers the project's items from
+``next_work_item_number``.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ class ProjectStatus(StrEnum):
 
 
 class Project(FrozenModel):
-    """A project; its creator is its admin."""
+    """A project as the server holds it; its creator is its admin."""
 
     id: UUID
     key: str
-    name: str
+    title: str
     description: str | None = None
     status: ProjectStatus
     version: int
@@ -35,6 +36,7 @@ class Project(FrozenModel):
     created_by: UUID
     updated_by: UUID
     deleted_at: UtcDateTime | None = None
+    next_work_item_number: int = 0
 
     @property
     def is_deleted(self) -> bool:
@@ -43,10 +45,10 @@ class Project(FrozenModel):
 
 
 class CreateProjectRequest(FrozenModel):
-    """Create a project: a short upper-case ``key`` (e.g. "PM") and a display name."""
+    """Create a project: a short ``key`` (e.g. "PM"; the server upper-cases it) and a ``title``."""
 
     key: str
-    name: str
+    title: str
     description: str | None = None
 
 
@@ -55,6 +57,10 @@ class UpdateProjectRequest(FrozenModel):
 
     project_id: UUID
     expected_version: int | None = None
-    name: str | None = None
+    title: str | None = None
     description: str | None = None
     status: ProjectStatus | None = None
+
+    def changed_fields(self) -> dict[str, object]:
+        """The fields this request sets."""
+        return {k: v for k, v in self if k not in {"project_id", "expected_version"} and v is not None}

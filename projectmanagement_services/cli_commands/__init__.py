@@ -4,11 +4,7 @@
 """
 
 from projectmanagement_services.cli_commands.demo_command import add_demo_command
-from projectmanagement_services.cli_commands.entities import (
-    add_item_commands,
-    add_project_commands,
-    add_sprint_commands,
-)
+from projectmanagement_services.cli_commands.entities import add_item_commands, add_sprint_commands
 from projectmanagement_services.cli_commands.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -20,6 +16,7 @@ from projectmanagement_services.cli_commands.errors import (
 from projectmanagement_services.cli_commands.global_options import add_global_options, settings_from_args
 from projectmanagement_services.cli_commands.health import add_health_command
 from projectmanagement_services.cli_commands.output import Output
+from projectmanagement_services.cli_commands.projects import add_project_commands
 from projectmanagement_services.cli_commands.watch import add_watch_command
 
 __all__ = [

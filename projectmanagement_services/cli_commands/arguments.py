@@ -6,16 +6,39 @@ import argparse
 from datetime import UTC, datetime
 from uuid import UUID
 
-from projectmanagement_core.models import SprintStatus, WorkItemType
+from projectmanagement_core.models import CLEAR, ProjectStatus, SprintStatus, WorkItemType
+from projectmanagement_core.validation import parse_uuid
 
-__all__ = ["date_argument", "sprint_status_argument", "uuid_argument", "work_item_type_argument"]
+__all__ = [
+    "CLEAR_WORD",
+    "clearable_uuid_argument",
+    "date_argument",
+    "project_status_argument",
+    "sprint_status_argument",
+    "uuid_argument",
+    "work_item_type_argument",
+]
+
+#: What clears an id option on the command line (``--assignee none``); "" is accepted too.
+CLEAR_WORD = "none"
 
 
 def uuid_argument(value: str) -> UUID:
+    """A UUID in a spelling pm-server accepts (hyphenated, simple, braced or urn:uuid:)."""
     try:
-        return UUID(value)
+        return parse_uuid(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a UUID: {value!r}") from None
+
+
+def clearable_uuid_argument(value: str) -> UUID | str:
+    """A UUID, or ``none`` (or an empty string) for "clear this field": returns ``CLEAR`` then."""
+    if value.strip().lower() in (CLEAR_WORD, CLEAR):
+        return CLEAR
+    try:
+        return parse_uuid(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a UUID (or '{CLEAR_WORD}' to clear): {value!r}") from None
 
 
 def date_argument(value: str) -> datetime:
@@ -43,3 +66,10 @@ def sprint_status_argument(value: str) -> SprintStatus:
         if member.value.lower() == value.lower():
             return member
     raise argparse.ArgumentTypeError(f"must be one of {', '.join(m.value for m in SprintStatus)}")
+
+
+def project_status_argument(value: str) -> ProjectStatus:
+    for member in ProjectStatus:
+        if member.value.lower() == value.lower():
+            return member
+    raise argparse.ArgumentTypeError(f"must be one of {', '.join(m.value for m in ProjectStatus)}")

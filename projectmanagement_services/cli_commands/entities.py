@@ -1,4 +1,4 @@
-"""``pm projects``, ``pm items`` and ``pm sprints``: list, create, update, delete from the shell.
+"""``pm items`` and ``pm sprints``: list, create, update, delete from the shell.
 
 Each request is built and validated before connecting (``ValidationException`` lists every broken
 field and nothing is sent). Writes go through the resilient client, so a dropped connection or a
@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeAlias, TypeVar
+from typing import TypeVar
 from uuid import UUID
 
 from projectmanagement_core.models import (
-    CreateProjectRequest,
     CreateSprintRequest,
     CreateWorkItemRequest,
     Sprint,
@@ -27,16 +26,23 @@ from projectmanagement_core.models import (
 )
 from projectmanagement_core.validation import validate_request
 from projectmanagement_services.cli_commands.arguments import (
+    CLEAR_WORD,
+    clearable_uuid_argument,
     date_argument,
     sprint_status_argument,
     uuid_argument,
     work_item_type_argument,
 )
-from projectmanagement_services.cli_commands.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError
+from projectmanagement_services.cli_commands.command_helpers import (
+    Subparsers,
+    add_group,
+    require_changes,
+    show,
+)
+from projectmanagement_services.cli_commands.errors import EXIT_FAILED, CliError
 from projectmanagement_services.cli_commands.global_options import add_client_parser
 from projectmanagement_services.cli_commands.output import (
     Output,
-    project_table,
     sprint_table,
     work_item_table,
 )
@@ -44,32 +50,9 @@ from projectmanagement_services.cli_commands.runner import ClientCall, client_ha
 from projectmanagement_services.container import PmContainer
 from projectmanagement_services.resilience.resilient_client import ResilientWebSocketClient
 
-__all__ = ["add_item_commands", "add_project_commands", "add_sprint_commands"]
+__all__ = ["add_item_commands", "add_sprint_commands"]
 
 _Entity = TypeVar("_Entity", WorkItem, Sprint)
-_Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
-
-
-def _group(subparsers: _Subparsers, name: str, help: str) -> _Subparsers:
-    parser = subparsers.add_parser(name, help=help, description=help)
-    return parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-
-
-def _show(output: Output, value: Any, render: Callable[[], Any]) -> int:
-    if output.json_output:
-        output.json(value)
-    else:
-        rendered = render()
-        if isinstance(rendered, str):
-            output.line(rendered)
-        else:
-            output.table(rendered)
-    return EXIT_OK
-
-
-def _require_changes(changes: dict[str, object], options: str) -> None:
-    if not changes:
-        raise CliError(f"nothing to update: give at least one of {options}", EXIT_USAGE)
 
 
 async def _current_version(
@@ -79,49 +62,16 @@ async def _current_version(
     project_id: UUID | None,
     kind: str,
 ) -> int:
-    """The entity's version now: looked up in ``project_id``, else in every project of the user."""
+    """The entity's version now: looked up in ``project_id``, else in every project on the server."""
     projects: Sequence[UUID] = (
-        (project_id,) if project_id is not None else [p.id for p in await client.get_projects()]
+        (project_id,) if project_id is not None else [p.id for p in await client.list_projects()]
     )
     for candidate in projects:
         for entity in await fetch(candidate):
             if entity.id == entity_id:
                 return entity.version
-    where = f"project {project_id}" if project_id is not None else "your projects"
+    where = f"project {project_id}" if project_id is not None else "any project"
     raise CliError(f"{kind} {entity_id} not found in {where}", EXIT_FAILED)
-
-
-# -- projects ------------------------------------------------------------------------------------
-
-
-def _projects_list(args: argparse.Namespace, output: Output) -> ClientCall:
-    async def call(container: PmContainer) -> int:
-        projects = await container.client().get_projects()
-        return _show(output, projects, lambda: project_table(projects))
-
-    return call
-
-
-def _projects_create(args: argparse.Namespace, output: Output) -> ClientCall:
-    request = CreateProjectRequest(key=args.key, name=args.name, description=args.description)
-    validate_request(request)
-
-    async def call(container: PmContainer) -> int:
-        project = await container.client().create_project(request)
-        return _show(output, project, lambda: f"created project {project.key} {project.id}")
-
-    return call
-
-
-def add_project_commands(subparsers: _Subparsers) -> None:
-    actions = _group(subparsers, "projects", "list and create projects")
-    parser = add_client_parser(actions, "list", help="list the projects you are a member of")
-    parser.set_defaults(handler=client_handler(_projects_list))
-    parser = add_client_parser(actions, "create", help="create a project (you become its admin)")
-    parser.add_argument("--key", required=True, help="short upper-case key, e.g. PM")
-    parser.add_argument("--name", required=True)
-    parser.add_argument("--description")
-    parser.set_defaults(handler=client_handler(_projects_create))
 
 
 # -- work items ----------------------------------------------------------------------------------
@@ -131,7 +81,7 @@ def _items_list(args: argparse.Namespace, output: Output) -> ClientCall:
     async def call(container: PmContainer) -> int:
         items = await container.client().get_work_items(args.project)
         live = sorted((i for i in items if not i.is_deleted), key=lambda i: (i.position, i.item_number))
-        return _show(output, live, lambda: work_item_table(live))
+        return show(output, live, lambda: work_item_table(live))
 
     return call
 
@@ -150,7 +100,7 @@ def _items_create(args: argparse.Namespace, output: Output) -> ClientCall:
 
     async def call(container: PmContainer) -> int:
         item = await container.client().create_work_item(request)
-        return _show(output, item, lambda: f"created {item.item_type.value} #{item.item_number} {item.id}")
+        return show(output, item, lambda: f"created {item.item_type.value} #{item.item_number} {item.id}")
 
     return call
 
@@ -165,12 +115,13 @@ def _items_update(args: argparse.Namespace, output: Output) -> ClientCall:
         priority=args.priority,
         assignee_id=args.assignee,
         sprint_id=args.sprint,
+        parent_id=args.parent,
         story_points=args.points,
         position=args.position,
     )
-    _require_changes(
+    require_changes(
         request.changed_fields(),
-        "--title, --description, --status, --priority, --assignee, --sprint, --points, --position",
+        "--title, --description, --status, --priority, --assignee, --sprint, --parent, --points, --position",
     )
     validate_request(request)
 
@@ -182,7 +133,7 @@ def _items_update(args: argparse.Namespace, output: Output) -> ClientCall:
                 client.get_work_items, client, request.work_item_id, args.project, "work item"
             )
         item = await client.update_work_item(request.model_copy(update={"expected_version": version}))
-        return _show(output, item, lambda: f"updated #{item.item_number} {item.id} (version {item.version})")
+        return show(output, item, lambda: f"updated #{item.item_number} {item.id} (version {item.version})")
 
     return call
 
@@ -190,19 +141,21 @@ def _items_update(args: argparse.Namespace, output: Output) -> ClientCall:
 def _items_delete(args: argparse.Namespace, output: Output) -> ClientCall:
     async def call(container: PmContainer) -> int:
         await container.client().delete_work_item(args.id)
-        return _show(output, {"deleted": str(args.id)}, lambda: f"deleted {args.id}")
+        return show(output, {"deleted": str(args.id)}, lambda: f"deleted {args.id}")
 
     return call
 
 
 def _item_fields(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--description")
-    parser.add_argument("--status", help="backlog, todo, in_progress, review, done or blocked")
+    parser.add_argument(
+        "--status", help="backlog, todo, in_progress, review or done (pm-server cannot store blocked)"
+    )
     parser.add_argument("--priority", help="low, medium, high or critical")
 
 
-def add_item_commands(subparsers: _Subparsers) -> None:
-    actions = _group(subparsers, "items", "list, create, update and delete work items")
+def add_item_commands(subparsers: Subparsers) -> None:
+    actions = add_group(subparsers, "items", "list, create, update and delete work items")
     parser = add_client_parser(actions, "list", help="list a project's work items")
     parser.add_argument("--project", required=True, type=uuid_argument, metavar="ID")
     parser.set_defaults(handler=client_handler(_items_list))
@@ -221,8 +174,14 @@ def add_item_commands(subparsers: _Subparsers) -> None:
     parser.add_argument("id", type=uuid_argument, metavar="ID")
     parser.add_argument("--title")
     _item_fields(parser)
-    parser.add_argument("--assignee", type=uuid_argument, metavar="USER_ID")
-    parser.add_argument("--sprint", type=uuid_argument, metavar="SPRINT_ID")
+    clears = f"; '{CLEAR_WORD}' clears it"
+    parser.add_argument("--assignee", type=clearable_uuid_argument, metavar="USER_ID", help="assign" + clears)
+    parser.add_argument(
+        "--sprint", type=clearable_uuid_argument, metavar="SPRINT_ID", help="plan into a sprint" + clears
+    )
+    parser.add_argument(
+        "--parent", type=clearable_uuid_argument, metavar="ID", help="move under a parent" + clears
+    )
     parser.add_argument("--points", type=int, help="story points, 0-100")
     parser.add_argument("--position", type=int)
     _version_options(parser)
@@ -251,7 +210,7 @@ def _sprints_list(args: argparse.Namespace, output: Output) -> ClientCall:
     async def call(container: PmContainer) -> int:
         sprints = await container.client().get_sprints(args.project)
         live = sorted((s for s in sprints if not s.is_deleted), key=lambda s: s.start_date)
-        return _show(output, live, lambda: sprint_table(live))
+        return show(output, live, lambda: sprint_table(live))
 
     return call
 
@@ -264,7 +223,7 @@ def _sprints_create(args: argparse.Namespace, output: Output) -> ClientCall:
 
     async def call(container: PmContainer) -> int:
         sprint = await container.client().create_sprint(request)
-        return _show(output, sprint, lambda: f"created sprint {sprint.name!r} {sprint.id}")
+        return show(output, sprint, lambda: f"created sprint {sprint.name!r} {sprint.id}")
 
     return call
 
@@ -279,7 +238,7 @@ def _sprints_update(args: argparse.Namespace, output: Output) -> ClientCall:
         end_date=args.end,
         status=args.status,
     )
-    _require_changes(request.changed_fields(), "--name, --goal, --start, --end, --status")
+    require_changes(request.changed_fields(), "--name, --goal, --start, --end, --status")
     validate_request(request)
 
     async def call(container: PmContainer) -> int:
@@ -290,15 +249,15 @@ def _sprints_update(args: argparse.Namespace, output: Output) -> ClientCall:
                 client.get_sprints, client, request.sprint_id, args.project, "sprint"
             )
         sprint = await client.update_sprint(request.model_copy(update={"expected_version": version}))
-        return _show(
+        return show(
             output, sprint, lambda: f"updated sprint {sprint.name!r} {sprint.id} (version {sprint.version})"
         )
 
     return call
 
 
-def add_sprint_commands(subparsers: _Subparsers) -> None:
-    actions = _group(subparsers, "sprints", "list, create and update sprints")
+def add_sprint_commands(subparsers: Subparsers) -> None:
+    actions = add_group(subparsers, "sprints", "list, create and update sprints")
     parser = add_client_parser(actions, "list", help="list a project's sprints")
     parser.add_argument("--project", required=True, type=uuid_argument, metavar="ID")
     parser.set_defaults(handler=client_handler(_sprints_list))

@@ -77,10 +77,10 @@ def _short_date(value: Any) -> str:
 
 def project_table(projects: Sequence[Project]) -> Table:
     table = Table(title=f"{len(projects)} project(s)", title_justify="left")
-    for column in ("key", "name", "status", "version", "id"):
+    for column in ("key", "title", "status", "version", "id"):
         table.add_column(column, no_wrap=column in ("id", "key"))
     for project in projects:
-        table.add_row(project.key, project.name, project.status.value, str(project.version), str(project.id))
+        table.add_row(project.key, project.title, project.status.value, str(project.version), str(project.id))
     return table
 
 

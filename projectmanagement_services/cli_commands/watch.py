@@ -149,7 +149,7 @@ class EventPrinter:
     def project_updated(self, event: ProjectUpdated) -> None:
         self._emit(
             "project",
-            f"project updated: {event.project.key} {event.project.name!r}",
+            f"project updated: {event.project.key} {event.project.title!r}",
             kind="Updated",
             entity=event.project,
         )

@@ -8,7 +8,16 @@ Two questions, two answers, one place (design.md section 4):
   breaker counts exactly these.
 
 Every transient error is a breaker failure; the converse does not hold (DATABASE_ERROR and
-INTERNAL_ERROR say the server is sick, but sending the same request again is not expected to help).
+INTERNAL_ERROR say the server is sick, but sending the same request again is not expected to help:
+pm-server has already retried its own database calls before answering DATABASE_ERROR).
+
+Read against pm-server v0.1.4's codes and texts (``pm-ws/src/error.rs``, its dispatcher):
+SERVICE_UNAVAILABLE ("Service temporarily unavailable. Retry after N seconds": its own breaker is
+open) and TIMEOUT (its 30 s handler timeout) are transient. VALIDATION_ERROR, INVALID_MESSAGE,
+NOT_FOUND, UNAUTHORIZED, CONFLICT (both kinds) and DELETE_BLOCKED are caller errors: the server is
+working. A DATABASE_ERROR whose text says a constraint failed (a status its CHECK refuses, an
+unknown sprint or assignee id hitting a FOREIGN KEY) is the request's fault too, so it does not
+count against the server either.
 
 Exceptions this library does not know (``KeyError`` from a caller's own code, say) are *neither*:
 the transport adapter translates every network problem into ``ConnectionException`` or
@@ -29,12 +38,14 @@ from projectmanagement_core.exceptions import (
 )
 from projectmanagement_services.websocket.connection import HandshakeRejectedException
 
-__all__ = ["is_breaker_failure", "is_transient"]
+__all__ = ["is_breaker_failure", "is_constraint_violation", "is_transient"]
 
 # A handshake refused with one of these HTTP statuses is a decision, not an accident
 # (401/403/404...): retrying cannot help and the server is evidently up. 408 and 429 are the
 # 4xx statuses that do mean "later".
 _RETRYABLE_CLIENT_STATUSES = frozenset({408, 429})
+# SQLite's words for a refused row, as pm-server passes them on in a DATABASE_ERROR's text.
+_CONSTRAINT_FAILED = "constraint failed"
 
 
 def _is_decisive_status(status: int) -> bool:
@@ -62,6 +73,15 @@ def is_transient(exc: BaseException) -> bool:
     )
 
 
+def is_constraint_violation(exc: BaseException) -> bool:
+    """True for a DATABASE_ERROR caused by the request's data (a CHECK or FOREIGN KEY refused it)."""
+    return (
+        isinstance(exc, ServerRejectedException)
+        and exc.code == ErrorCode.DATABASE_ERROR
+        and _CONSTRAINT_FAILED in exc.server_message.lower()
+    )
+
+
 def is_breaker_failure(exc: BaseException) -> bool:
     """True for errors that count against the server's health in the circuit breaker.
 
@@ -69,9 +89,10 @@ def is_breaker_failure(exc: BaseException) -> bool:
     ``ErrorCode.HEALTHY`` (DATABASE_ERROR, INTERNAL_ERROR, and codes this client does not know:
     an answer we cannot classify is not evidence of health). Not failures: answers that prove the
     server is working (VALIDATION_ERROR, NOT_FOUND, UNAUTHORIZED, CONFLICT, DELETE_BLOCKED, ...),
-    client-side ``ValidationException``, ``CircuitOpenException``, cancellation, and exceptions
-    this library does not know (see the module docstring for why).
+    a DATABASE_ERROR for a constraint the request broke, client-side ``ValidationException``,
+    ``UpdateNotAppliedException``, ``CircuitOpenException``, cancellation, and exceptions this
+    library does not know (see the module docstring for why).
     """
     if isinstance(exc, ServerRejectedException):
-        return exc.code not in ErrorCode.HEALTHY
+        return exc.code not in ErrorCode.HEALTHY and not is_constraint_violation(exc)
     return is_transient(exc)

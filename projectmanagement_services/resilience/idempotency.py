@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel
 
+from projectmanagement_core.applied_changes import unapplied_fields
 from projectmanagement_core.exceptions import ErrorCode, ServerRejectedException
 from projectmanagement_services.resilience.classification import is_transient
 
@@ -65,10 +66,24 @@ def holds_requested_change(entity: BaseModel, request: BaseModel, expected_versi
     """True when ``entity`` is past ``expected_version`` and every field holds what ``request`` set.
 
     Then the conflicting answer was to our own earlier attempt (or to someone who made the very
-    same change, which leaves the caller in the same place): the update is done.
+    same change, which leaves the caller in the same place): the update is done. Fields compare as
+    pm-server stores them (``unapplied_fields``: trimmed text, cleared ids as None). Only a
+    ``VersionConflictException`` ever gets here: a CONFLICT at the current version
+    (``BusinessRuleConflictException``) is a refusal, never "already applied".
     """
     version = getattr(entity, "version", None)
     if expected_version is not None and (not isinstance(version, int) or version <= expected_version):
         return False
-    missing = object()
-    return all(getattr(entity, name, missing) == value for name, value in requested_changes(request).items())
+    return not unapplied_fields(_Requested(requested_changes(request)), entity)
+
+
+class _Requested:
+    """A request reduced to its changed fields, as ``unapplied_fields`` reads one."""
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: Mapping[str, object]) -> None:
+        self._fields = dict(fields)
+
+    def changed_fields(self) -> dict[str, object]:
+        return self._fields

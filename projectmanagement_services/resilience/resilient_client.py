@@ -309,23 +309,26 @@ class ResilientWebSocketClient:
             return inner.update_project(request, message_id=mid)
 
         async def current() -> Project | None:
-            return _by_id(await inner.get_projects(), request.project_id)
+            return _by_id(await inner.list_projects(), request.project_id)
 
         return await self._execute(
             "UpdateProject", _UpdateAttempts(send, current, request, request.expected_version)
         )
 
-    async def delete_project(self, project_id: UUID, *, message_id: str | None = None) -> None:
+    async def delete_project(
+        self, project_id: UUID, expected_version: int, *, message_id: str | None = None
+    ) -> None:
         mid = message_id or new_message_id()
         inner = self._inner
         await self._execute(
-            "DeleteProject", _DeleteAttempts(lambda: inner.delete_project(project_id, message_id=mid))
+            "DeleteProject",
+            _DeleteAttempts(lambda: inner.delete_project(project_id, expected_version, message_id=mid)),
         )
 
-    async def get_projects(self, *, message_id: str | None = None) -> list[Project]:
+    async def list_projects(self, *, message_id: str | None = None) -> list[Project]:
         mid = message_id or new_message_id()
         inner = self._inner
-        return await self._execute("GetProjects", lambda: inner.get_projects(message_id=mid))
+        return await self._execute("ListProjects", lambda: inner.list_projects(message_id=mid))
 
     # -- heartbeat -----------------------------------------------------------------------------
     async def ping(self) -> timedelta:
@@ -354,7 +357,7 @@ class ResilientWebSocketClient:
         for project_id in tracked:
             if (found := _by_id(await fetch(project_id), entity_id)) is not None:
                 return found
-        for project in await self._inner.get_projects():
+        for project in await self._inner.list_projects():
             if project.id in tracked:
                 continue
             if (found := _by_id(await fetch(project.id), entity_id)) is not None:

@@ -14,10 +14,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 from uuid import UUID
 
-from projectmanagement_core.exceptions import FieldError, ValidationException, VersionConflictException
+from projectmanagement_core.exceptions import (
+    FieldError,
+    UpdateNotAppliedException,
+    ValidationException,
+    VersionConflictException,
+)
 from projectmanagement_core.interfaces import IEvent, IWebSocketClient
 from projectmanagement_core.models import (
     ConnectionState,
@@ -25,6 +30,7 @@ from projectmanagement_core.models import (
     EntityChange,
     ProjectSnapshot,
 )
+from projectmanagement_services.events import Event
 from projectmanagement_services.state.keyed_locks import KeyedLocks
 from projectmanagement_services.state.versioned_map import (
     PendingWrite,
@@ -52,6 +58,7 @@ class EntityStore(ABC, Generic[E]):
         self._client = client
         self._entities: VersionedEntityMap[E] = VersionedEntityMap(name)
         self._write_locks: KeyedLocks[UUID] = KeyedLocks()
+        self._update_not_applied: Event[UpdateNotAppliedException] = Event(f"{name}.on_update_not_applied")
         self._subscriptions: list[tuple[IEvent[Any], Callable[[Any], object]]] = []
         # Server news applied after this mark came over the current connection, so it is at
         # least as new as any list fetched over that connection (see apply_snapshot).
@@ -63,6 +70,13 @@ class EntityStore(ABC, Generic[E]):
     def on_changed(self) -> IEvent[EntityChange[E]]:
         """Every change readers can see, in order, with its source (local/server/rollback/resync)."""
         return self._entities.on_changed
+
+    @property
+    def on_update_not_applied(self) -> IEvent[UpdateNotAppliedException]:
+        """An update the server answered without storing (a pm-server quirk): the store has rolled
+        back to the server's copy (``exception.entity``); ``exception.dropped_fields`` names what
+        was lost, so a UI can tell its user. The update itself raises the same exception."""
+        return self._update_not_applied
 
     def get(self, entity_id: UUID) -> E | None:
         """The entity as readers see it, or None when unknown or deleted."""
@@ -140,7 +154,13 @@ class EntityStore(ABC, Generic[E]):
                 write = self._entities.begin_blind(entity_id)
             else:
                 write = self._entities.begin_update(apply(current))
-            answer = await self._send(write, lambda: send(version))
+            try:
+                answer = await self._send(write, lambda: send(version))
+            except UpdateNotAppliedException as exc:
+                # _send rolled the optimistic copy back; the answer is the server's truth now.
+                self._entities.apply_server(cast(E, exc.entity))
+                self._update_not_applied.emit(exc)
+                raise
             self._entities.confirm(write, answer)
             return answer
 

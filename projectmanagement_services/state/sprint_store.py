@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
+from projectmanagement_core.applied_changes import holds_text
 from projectmanagement_core.interfaces import IWebSocketClient
 from projectmanagement_core.models import (
     CreateSprintRequest,
@@ -87,8 +88,8 @@ class SprintStore(EntityStore[Sprint]):
         def matches(sprint: Sprint) -> bool:
             return (
                 sprint.project_id == request.project_id
-                and sprint.name == request.name
-                and sprint.goal == request.goal
+                and holds_text(sprint.name, request.name)  # pm-server stores text trimmed
+                and holds_text(sprint.goal, request.goal)
                 and sprint.start_date == request.start_date
                 and sprint.end_date == request.end_date
             )

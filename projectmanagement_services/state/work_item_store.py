@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
+from projectmanagement_core.applied_changes import holds_text
 from projectmanagement_core.interfaces import IWebSocketClient
 from projectmanagement_core.models import (
     CreateWorkItemRequest,
@@ -89,9 +90,9 @@ class WorkItemStore(EntityStore[WorkItem]):
             return (
                 item.project_id == request.project_id
                 and item.item_type == request.item_type
-                and item.title == request.title
+                and holds_text(item.title, request.title)  # pm-server stores text trimmed
                 and item.parent_id == request.parent_id
-                and item.description == request.description
+                and holds_text(item.description, request.description)
                 and item.status == placeholder.status
                 and item.priority == placeholder.priority
             )

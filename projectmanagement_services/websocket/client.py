@@ -27,6 +27,7 @@ from uuid import UUID
 from google.protobuf.message import Message
 
 from projectmanagement_core import converters
+from projectmanagement_core.applied_changes import require_applied
 from projectmanagement_core.exceptions import (
     ConnectionException,
     FieldError,
@@ -59,7 +60,7 @@ from projectmanagement_core.models import (
     WorkItemUpdated,
 )
 from projectmanagement_core.proto import messages_pb2 as pb
-from projectmanagement_core.validation import validate_request
+from projectmanagement_core.validation import parse_uuid, validate_request
 from projectmanagement_services.clock import MonotonicClock, SleepFunction, default_clock, default_sleep
 from projectmanagement_services.events import Event
 from projectmanagement_services.websocket.connection import (
@@ -95,6 +96,7 @@ DROP_MALFORMED: Final = "malformed"
 DROP_OVERSIZED: Final = "oversized"
 DROP_UNKNOWN: Final = "unknown"
 DROP_LATE_ANSWER: Final = "late_answer"
+_INT32_MAX: Final = 2**31 - 1
 
 _S = ConnectionState
 _M = TypeVar("_M", bound=Message)
@@ -509,7 +511,9 @@ class WebSocketClient:
             entity_id=request.work_item_id,
             expected_version=request.expected_version,
         )
-        return converters.work_item_from_proto(answer.work_item)
+        item = converters.work_item_from_proto(answer.work_item)
+        require_applied("UpdateWorkItem", request, item)
+        return item
 
     async def delete_work_item(self, work_item_id: UUID, *, message_id: str | None = None) -> None:
         payload = pb.DeleteWorkItemRequest(work_item_id=_uuid_str(work_item_id, "work_item_id"))
@@ -556,7 +560,9 @@ class WebSocketClient:
             entity_id=request.sprint_id,
             expected_version=request.expected_version,
         )
-        return converters.sprint_from_proto(answer.sprint)
+        sprint = converters.sprint_from_proto(answer.sprint)
+        require_applied("UpdateSprint", request, sprint)
+        return sprint
 
     async def delete_sprint(self, sprint_id: UUID, *, message_id: str | None = None) -> None:
         payload = pb.DeleteSprintRequest(sprint_id=_uuid_str(sprint_id, "sprint_id"))
@@ -600,10 +606,17 @@ class WebSocketClient:
             entity_id=request.project_id,
             expected_version=request.expected_version,
         )
-        return converters.project_from_proto(answer.project)
+        project = converters.project_from_proto(answer.project)
+        require_applied("UpdateProject", request, project)
+        return project
 
-    async def delete_project(self, project_id: UUID, *, message_id: str | None = None) -> None:
-        payload = pb.DeleteProjectRequest(project_id=_uuid_str(project_id, "project_id"))
+    async def delete_project(
+        self, project_id: UUID, expected_version: int, *, message_id: str | None = None
+    ) -> None:
+        payload = pb.DeleteProjectRequest(
+            project_id=_uuid_str(project_id, "project_id"),
+            expected_version=_version(expected_version),
+        )
         await self._call(
             "DeleteProject",
             "delete_project_request",
@@ -611,11 +624,12 @@ class WebSocketClient:
             pb.ProjectDeleted,
             message_id,
             entity_id=project_id,
+            expected_version=expected_version,
         )
 
-    async def get_projects(self, *, message_id: str | None = None) -> list[Project]:
+    async def list_projects(self, *, message_id: str | None = None) -> list[Project]:
         answer = await self._call(
-            "GetProjects", "get_projects_request", pb.GetProjectsRequest(), pb.ProjectsList, message_id
+            "ListProjects", "list_projects_request", pb.ListProjectsRequest(), pb.ProjectList, message_id
         )
         return [converters.project_from_proto(project) for project in answer.projects]
 
@@ -640,13 +654,23 @@ def _unexpected(operation: str, reply: _Reply) -> ProjectManagementException:
 
 
 def _uuid_str(value: UUID, field: str) -> str:
-    """A request id as the wire wants it; anything that is not a UUID fails before sending."""
+    """A request id as the wire wants it (canonical: pm-server matches subscriptions as strings);
+    anything its UUID parser would refuse fails before sending."""
     if isinstance(value, UUID):
         return str(value)
     try:
-        return str(UUID(str(value)))
+        return str(parse_uuid(str(value)))
     except ValueError:
         raise ValidationException(FieldError(field, f"not a UUID: {value!r}")) from None
+
+
+def _version(value: int) -> int:
+    """An ``expected_version`` as the wire wants it (int32, >= 1); anything else fails before sending."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _INT32_MAX:
+        raise ValidationException(
+            FieldError("expected_version", f"must be between 1 and {_INT32_MAX} (got {value!r})")
+        )
+    return value
 
 
 def _uuid_strs(values: Sequence[UUID], field: str) -> list[str]:

@@ -89,7 +89,7 @@ _ENTITY_EVENTS: Final[dict[str, Callable[[Any], BroadcastModel]]] = {
 #: Payloads that are only ever broadcast (never an answer).
 BROADCAST_PAYLOADS: Final = frozenset({*_ENTITY_EVENTS, "activity_log_created"})
 #: Payloads that are only ever answers (lists); Pong, Error and the ack have their own events.
-ANSWER_ONLY_PAYLOADS: Final = frozenset({"work_items_list", "sprints_list", "projects_list"})
+ANSWER_ONLY_PAYLOADS: Final = frozenset({"work_items_list", "sprints_list", "project_list"})
 #: Payloads a client sends; the server never sends them, so receiving one is "unknown".
 REQUEST_PAYLOADS: Final = frozenset(
     {
@@ -107,7 +107,7 @@ REQUEST_PAYLOADS: Final = frozenset(
         "create_project_request",
         "update_project_request",
         "delete_project_request",
-        "get_projects_request",
+        "list_projects_request",
     }
 )
 #: Envelope header fields; an unknown field below the first payload number is a corrupt header.

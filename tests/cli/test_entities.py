@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +15,14 @@ from tests.cli.conftest import free_port
 
 
 async def _project(pm: Any, key: str = "PM") -> dict[str, Any]:
-    result = await pm("projects", "create", "--key", key, "--name", f"{key} project", "--json")
+    result = await pm("projects", "create", "--key", key, "--title", f"{key} project", "--json")
     assert result.code == 0, result.err
     return result.json()
 
 
 async def test_projects_create_then_list_as_json_and_table(pm: Any, server: PmTestServer) -> None:
     created = await _project(pm)
-    assert (created["key"], created["name"], created["version"]) == ("PM", "PM project", 1)
+    assert (created["key"], created["title"], created["version"]) == ("PM", "PM project", 1)
     assert [p.id for p in server.projects()] == [created["id"]]
 
     listed = await pm("projects", "list", "--json")
@@ -88,6 +89,8 @@ async def test_items_create_list_update_delete(pm: Any, server: PmTestServer) ->
 
 async def test_sprints_create_list_update(pm: Any) -> None:
     project = await _project(pm)
+    # pm-server takes sprint dates within a year back .. five years ahead of now.
+    start = (datetime.now(UTC) + timedelta(days=7)).date()
     created = await pm(
         "sprints",
         "create",
@@ -96,9 +99,9 @@ async def test_sprints_create_list_update(pm: Any) -> None:
         "--name",
         "Sprint 1",
         "--start",
-        "2025-01-06",
+        start.isoformat(),
         "--end",
-        "2025-01-20",
+        (start + timedelta(days=14)).isoformat(),
         "--goal",
         "ship",
         "--json",
@@ -108,7 +111,7 @@ async def test_sprints_create_list_update(pm: Any) -> None:
     assert (sprint["name"], sprint["status"], sprint["start_date"]) == (
         "Sprint 1",
         "Planned",
-        "2025-01-06T00:00:00Z",
+        f"{start.isoformat()}T00:00:00Z",
     )
 
     listed = await pm("sprints", "list", "--project", project["id"], "--json")
@@ -192,7 +195,7 @@ async def test_settings_come_from_the_config_file_and_environment_file(
         "create",
         "--key",
         "CFG",
-        "--name",
+        "--title",
         "from files",
         "--config",
         str(base),
@@ -230,11 +233,11 @@ async def test_global_options_work_before_the_command_too(
     pm: Any, server: PmTestServer, user_id: str
 ) -> None:
     result = await pm(
-        "--server-url", server.url, "--user-id", user_id, "projects", "create", "--key", "G", "--name", "g",
+        "--server-url", server.url, "--user-id", user_id, "projects", "create", "--key", "GO", "--title", "g",
         connect=False,
     )  # fmt: skip
     assert result.code == 0, result.err
-    assert [p.key for p in server.projects()] == ["G"]
+    assert [p.key for p in server.projects()] == ["GO"]
 
 
 async def test_unreachable_server_from_a_real_process_prints_no_traceback() -> None:

@@ -30,7 +30,7 @@ async def test_watch_prints_events_through_a_reconnect_and_exits_0_on_sigint(ser
     user_id = uuid.uuid4()
     options = WebSocketOptions(server_url=server.url, user_id=user_id, request_timeout=timedelta(seconds=5))
     async with WebSocketClient(options) as writer:
-        project = await writer.create_project(CreateProjectRequest(key="WATCH", name="watched"))
+        project = await writer.create_project(CreateProjectRequest(key="WATCH", title="watched"))
         env = {
             **os.environ,
             # Settings from environment variables, as in production: reconnect quickly for the test.

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from projectmanagement_core.models import (
+    CLEAR,
     ActivityLogEntry,
     CreateProjectRequest,
     CreateSprintRequest,
@@ -162,7 +163,7 @@ projects = st.builds(
     Project,
     id=uuids,
     key=texts,
-    name=texts,
+    title=texts,
     description=optional_texts,
     status=st.sampled_from(ProjectStatus),
     version=INT32,
@@ -171,6 +172,7 @@ projects = st.builds(
     created_by=uuids,
     updated_by=uuids,
     deleted_at=_optional(times),
+    next_work_item_number=INT32,
 )
 
 create_work_item_requests = st.builds(
@@ -192,12 +194,12 @@ update_work_item_requests = st.builds(
     title=optional_texts,
     description=optional_texts,
     status=optional_texts,
-    assignee_id=_optional(uuids),
-    sprint_id=_optional(uuids),
+    assignee_id=_optional(st.one_of(uuids, st.just(CLEAR))),
+    sprint_id=_optional(st.one_of(uuids, st.just(CLEAR))),
     position=_optional(INT32),
     priority=optional_texts,
     story_points=_optional(INT32),
-    parent_id=_optional(uuids),
+    parent_id=_optional(st.one_of(uuids, st.just(CLEAR))),
     update_parent=st.booleans(),
 )
 
@@ -221,13 +223,13 @@ update_sprint_requests = st.builds(
     status=_optional(st.sampled_from(SprintStatus)),
 )
 
-create_project_requests = st.builds(CreateProjectRequest, key=texts, name=texts, description=optional_texts)
+create_project_requests = st.builds(CreateProjectRequest, key=texts, title=texts, description=optional_texts)
 
 update_project_requests = st.builds(
     UpdateProjectRequest,
     project_id=uuids,
     expected_version=INT32,
-    name=optional_texts,
+    title=optional_texts,
     description=optional_texts,
     status=_optional(st.sampled_from(ProjectStatus)),
 )
@@ -306,6 +308,18 @@ def _message(draw: st.DrawFn, cls: type[Message], fields: dict[str, st.SearchStr
     return message
 
 
+def _id_or_clear(v: ValueSources) -> st.SearchStrategy[str]:
+    """An update's clearable id: an id, or "" (pm-server's "none")."""
+    return st.one_of(v.ids, st.just(""))
+
+
+def _parent_with_its_flag(message: Message) -> Message:
+    """A parent travels with ``update_parent`` (pm-server ignores it otherwise; the client always sets it)."""
+    if message.HasField("parent_id"):
+        message.update_parent = True  # type: ignore[attr-defined]
+    return message
+
+
 def _wire_field_change() -> st.SearchStrategy[Message]:
     return _message(
         pb.FieldChange, {"field_name": texts, "old_value": optional_texts, "new_value": optional_texts}
@@ -368,7 +382,7 @@ def _wire_project(v: ValueSources) -> st.SearchStrategy[Message]:
         {
             "id": v.ids,
             "key": texts,
-            "name": texts,
+            "title": texts,
             "description": optional_texts,
             "status": v.project_statuses,
             "created_at": v.times,
@@ -377,6 +391,7 @@ def _wire_project(v: ValueSources) -> st.SearchStrategy[Message]:
             "updated_by": v.ids,
             "deleted_at": _optional(v.times),
             "version": INT32,
+            "next_work_item_number": INT32,
         },
     )
 
@@ -424,15 +439,15 @@ def wire(name: str, v: ValueSources) -> st.SearchStrategy[Message]:
                 "title": optional_texts,
                 "description": optional_texts,
                 "status": optional_texts,
-                "assignee_id": _optional(v.ids),
-                "sprint_id": _optional(v.ids),
+                "assignee_id": _optional(_id_or_clear(v)),
+                "sprint_id": _optional(_id_or_clear(v)),
                 "position": _optional(INT32),
                 "priority": optional_texts,
                 "story_points": _optional(INT32),
-                "parent_id": _optional(v.ids),
+                "parent_id": _optional(_id_or_clear(v)),
                 "update_parent": st.booleans(),
             },
-        ),
+        ).map(_parent_with_its_flag),
         "CreateSprintRequest": lambda: _message(
             pb.CreateSprintRequest,
             {
@@ -456,14 +471,14 @@ def wire(name: str, v: ValueSources) -> st.SearchStrategy[Message]:
             },
         ),
         "CreateProjectRequest": lambda: _message(
-            pb.CreateProjectRequest, {"key": texts, "name": texts, "description": optional_texts}
+            pb.CreateProjectRequest, {"key": texts, "title": texts, "description": optional_texts}
         ),
         "UpdateProjectRequest": lambda: _message(
             pb.UpdateProjectRequest,
             {
                 "project_id": v.ids,
                 "expected_version": INT32,
-                "name": optional_texts,
+                "title": optional_texts,
                 "description": optional_texts,
                 "status": _optional(v.project_statuses),
             },

@@ -277,7 +277,7 @@ def _sample(wire_name: str) -> Message:
         "Project": pb.Project(
             id=str(ids[5]),
             key="PM",
-            name="Project",
+            title="Project",
             description="About",
             status=pb.PROJECT_STATUS_ACTIVE,
             created_at=t,
@@ -286,6 +286,7 @@ def _sample(wire_name: str) -> Message:
             updated_by=str(ids[9]),
             deleted_at=t + 9,
             version=4,
+            next_work_item_number=7,
         ),
         "CreateWorkItemRequest": pb.CreateWorkItemRequest(
             item_type=pb.TASK,
@@ -322,11 +323,11 @@ def _sample(wire_name: str) -> Message:
             end_date=t + 60,
             status=pb.COMPLETED,
         ),
-        "CreateProjectRequest": pb.CreateProjectRequest(key="PM", name="P", description="D"),
+        "CreateProjectRequest": pb.CreateProjectRequest(key="PM", title="P", description="D"),
         "UpdateProjectRequest": pb.UpdateProjectRequest(
             project_id=str(ids[5]),
             expected_version=4,
-            name="P2",
+            title="P2",
             description="D2",
             status=pb.PROJECT_STATUS_ARCHIVED,
         ),
@@ -414,7 +415,7 @@ def test_work_item_with_empty_optional_strings_round_trips() -> None:
     [
         (UpdateWorkItemRequest(work_item_id=UUID(int=1), title="x"), c.update_work_item_request_to_proto),
         (UpdateSprintRequest(sprint_id=UUID(int=1), name="x"), c.update_sprint_request_to_proto),
-        (UpdateProjectRequest(project_id=UUID(int=1), name="x"), c.update_project_request_to_proto),
+        (UpdateProjectRequest(project_id=UUID(int=1), title="x"), c.update_project_request_to_proto),
     ],
     ids=["work_item", "sprint", "project"],
 )

@@ -8,6 +8,7 @@ from uuid import UUID
 import pytest
 
 from projectmanagement_core.exceptions import (
+    BusinessRuleConflictException,
     CircuitOpenException,
     ConnectionException,
     ErrorCode,
@@ -15,6 +16,7 @@ from projectmanagement_core.exceptions import (
     ProjectManagementException,
     RequestTimeoutException,
     ServerRejectedException,
+    UpdateNotAppliedException,
     ValidationException,
     VersionConflictException,
     exception_from_error,
@@ -29,7 +31,8 @@ PROTOCOL_CODES: dict[str, tuple[type[ProjectManagementException], bool]] = {
     "INVALID_MESSAGE": (ValidationException, False),
     "NOT_FOUND": (ServerRejectedException, False),
     "UNAUTHORIZED": (ServerRejectedException, False),
-    "CONFLICT": (VersionConflictException, False),
+    # A CONFLICT without a current version in its text is not a stale version (see the split below).
+    "CONFLICT": (BusinessRuleConflictException, False),
     "DELETE_BLOCKED": (ServerRejectedException, False),
     "SERVICE_UNAVAILABLE": (ServerRejectedException, True),
     "TIMEOUT": (ServerRejectedException, True),
@@ -104,28 +107,64 @@ def test_validation_code_with_an_empty_but_present_field_still_names_something()
 @pytest.mark.parametrize(
     ("message", "current"),
     [
+        ("Conflict: resource was modified (current version: 5)", 5),  # pm-server v0.1.4's text
         ("Version conflict: expected 3, current version: 5", 5),
         ("current version: 12", 12),
         ("Current Version: 7", 7),
         ("current version:42 (stale)", 42),
-        ("Version conflict", None),
-        ("", None),
-        ("expected version: 3", None),
     ],
 )
-def test_conflict_parses_current_version(message: str, current: int | None) -> None:
+def test_conflict_with_another_current_version_is_a_version_conflict(message: str, current: int) -> None:
     exc = exception_from_error(_error("CONFLICT", message), entity_id=ITEM, expected_version=3)
-    assert isinstance(exc, VersionConflictException)
+    assert type(exc) is VersionConflictException
     assert isinstance(exc, ServerRejectedException)
     assert exc.code == ErrorCode.CONFLICT
     assert exc.current_version == current
     assert exc.entity_id == ITEM
     assert exc.expected_version == 3
+    assert exc.message == message
+    assert not exc.is_transient
+
+
+@pytest.mark.parametrize(
+    ("message", "current"),
+    [
+        # pm-server's sprint rules (a second active sprint, any update of a completed sprint)
+        # answer CONFLICT with the version the request expected: nothing was stale.
+        ("Conflict: resource was modified (current version: 3)", 3),
+        ("Version conflict", None),
+        ("", None),
+        ("expected version: 3", None),
+    ],
+)
+def test_conflict_at_the_expected_version_or_without_one_is_a_business_rule(
+    message: str, current: int | None
+) -> None:
+    exc = exception_from_error(_error("CONFLICT", message), entity_id=ITEM, expected_version=3)
+    assert type(exc) is BusinessRuleConflictException
+    assert not isinstance(exc, VersionConflictException)
+    assert isinstance(exc, ServerRejectedException)
+    assert (exc.code, exc.entity_id, exc.current_version) == (ErrorCode.CONFLICT, ITEM, current)
+    assert not exc.is_transient
     if message:
         assert exc.message == message
     else:  # nothing from the server: the text is built from what the request knew
-        assert "expected 3" in str(exc)
-    assert not exc.is_transient
+        assert str(ITEM) in str(exc)
+
+
+def test_update_not_applied_names_the_dropped_fields_and_carries_the_servers_copy() -> None:
+    class Copy:
+        id = ITEM
+        version = 4
+
+    copy = Copy()
+    exc = UpdateNotAppliedException("UpdateWorkItem", copy, ("priority", "story_points"))
+    assert exc.entity is copy
+    assert exc.dropped_fields == ("priority", "story_points")
+    assert "priority, story_points" in str(exc)
+    assert str(ITEM) in str(exc)
+    assert "version 4" in str(exc)
+    assert not isinstance(exc, ServerRejectedException)
 
 
 def test_conflict_without_request_context_still_maps() -> None:
@@ -172,6 +211,18 @@ def test_server_fault_text_is_kept_for_logs_but_never_shown(code: str) -> None:
         assert "SELECT" not in shown
         assert "work_items_pkey" not in shown
     assert code in str(exc)
+
+
+def test_a_constraint_refusal_says_the_values_were_refused_without_leaking_sql() -> None:
+    text = (
+        "Database error: error returned from database: (code: 787) FOREIGN KEY constraint failed "
+        "(INSERT INTO pm_work_items ...)"
+    )
+    exc = exception_from_error(_error("DATABASE_ERROR", text))
+    assert isinstance(exc, ServerRejectedException)
+    assert "refused the values" in str(exc)
+    assert "INSERT" not in str(exc)
+    assert exc.message == text
 
 
 def test_unknown_code_is_a_non_transient_rejection() -> None:
@@ -242,6 +293,8 @@ def test_validation_exception_copies_the_list_it_was_given() -> None:
         (RequestTimeoutException, ProjectManagementException),
         (ServerRejectedException, ProjectManagementException),
         (VersionConflictException, ServerRejectedException),
+        (BusinessRuleConflictException, ServerRejectedException),
+        (UpdateNotAppliedException, ProjectManagementException),
         (ValidationException, ProjectManagementException),
         (CircuitOpenException, ProjectManagementException),
         (ProjectManagementException, Exception),
@@ -273,3 +326,15 @@ def test_no_exception_is_a_value_error() -> None:
     """Callers catching ValueError for their own bugs must not swallow ours."""
     for kind in (ValidationException, ServerRejectedException, VersionConflictException):
         assert not issubclass(kind, ValueError)
+
+
+def test_service_unavailable_carries_pm_servers_retry_hint_for_callers() -> None:
+    busy = ServerRejectedException(
+        ErrorCode.SERVICE_UNAVAILABLE, "Service temporarily unavailable. Retry after 30 seconds"
+    )
+    assert busy.retry_after == timedelta(seconds=30)
+
+
+def test_only_service_unavailable_carries_a_retry_hint() -> None:
+    assert ServerRejectedException(ErrorCode.TIMEOUT, "Retry after 3 seconds").retry_after is None
+    assert ServerRejectedException(ErrorCode.SERVICE_UNAVAILABLE, "busy").retry_after is None

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from projectmanagement_core.models import (
+    CLEAR,
     ActivityLogEntry,
     ChangeKind,
     ConnectionQuality,
@@ -75,7 +76,7 @@ def project(**changes: Any) -> Project:
     fields: dict[str, Any] = {
         "id": B,
         "key": "PM",
-        "name": "P",
+        "title": "P",
         "status": ProjectStatus.ACTIVE,
         "version": 1,
         "created_at": T,
@@ -118,7 +119,7 @@ _TIME_FIELDS = [
         (work_item(), "title", "Changed"),
         (work_item(), "version", 2),
         (sprint(), "status", SprintStatus.ACTIVE),
-        (project(), "name", "Other"),
+        (project(), "title", "Other"),
         (activity(), "action", "deleted"),
         (FieldChange(field_name="title"), "new_value", "x"),
         (CreateWorkItemRequest(project_id=B, item_type=WorkItemType.EPIC, title="E"), "title", "F"),
@@ -360,3 +361,22 @@ def test_sprint_changed_fields() -> None:
     request = UpdateSprintRequest(sprint_id=A, expected_version=2, name="N", status=SprintStatus.ACTIVE)
     assert request.changed_fields() == {"name": "N", "status": SprintStatus.ACTIVE}
     assert UpdateSprintRequest(sprint_id=A).changed_fields() == {}
+
+
+def test_a_parent_always_travels_with_update_parent() -> None:
+    assert UpdateWorkItemRequest(work_item_id=A, parent_id=B).update_parent is True
+    assert UpdateWorkItemRequest(work_item_id=A, parent_id=CLEAR).update_parent is True
+    assert UpdateWorkItemRequest(work_item_id=A).update_parent is False
+
+
+def test_clear_is_the_empty_id_and_reads_as_none_in_the_changed_fields() -> None:
+    assert CLEAR == ""
+    request = UpdateWorkItemRequest(work_item_id=A, assignee_id=CLEAR, sprint_id=CLEAR, parent_id=CLEAR)
+    assert (request.assignee_id, request.sprint_id, request.parent_id) == ("", "", "")
+    assert request.changed_fields() == {"assignee_id": None, "sprint_id": None, "parent_id": None}
+
+
+@pytest.mark.parametrize("field", ["assignee_id", "sprint_id", "parent_id"])
+def test_a_clearable_id_is_still_a_uuid_or_clear(field: str) -> None:
+    with pytest.raises(ValidationError):
+        UpdateWorkItemRequest(work_item_id=A, **{field: "none"})

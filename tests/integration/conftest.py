@@ -175,5 +175,5 @@ async def wait_for_state(client: WebSocketClient, state: ConnectionState) -> Non
 
 
 async def new_project(client: ResilientWebSocketClient | WebSocketClient, key: str = "PM") -> UUID:
-    project = await client.create_project(CreateProjectRequest(key=key, name=f"Project {key}"))
+    project = await client.create_project(CreateProjectRequest(key=key, title=f"Project {key}"))
     return project.id

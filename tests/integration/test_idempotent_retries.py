@@ -88,7 +88,7 @@ async def test_sprint_create_whose_answer_is_lost_is_not_duplicated(server: PmTe
     async with asyncio.timeout(LIMIT):
         await stack.client.connect()
         project = await new_project(stack.client)
-        start = datetime(2030, 1, 1, tzinfo=UTC)
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)  # within the sprint range
         sprint = await with_first_answer_lost(
             server,
             time,

@@ -62,7 +62,7 @@ async def test_a_reload_applies_live_without_dropping_the_connection_or_a_pendin
             container.inner_client().on_state_changed.subscribe(changes.append)
 
             with server.faults.delay_answers(0.3):
-                pending = asyncio.create_task(client.get_projects())
+                pending = asyncio.create_task(client.list_projects())
                 while container.inner_client().pending_count == 0:
                     await asyncio.sleep(0)
                 write_settings(
@@ -99,7 +99,7 @@ async def test_editing_the_file_is_noticed_by_the_watcher_and_applied(tmp_path: 
             assert monitor.is_watching
             reloaded: asyncio.Queue[SettingsReload] = asyncio.Queue()
             monitor.on_reloaded.subscribe(reloaded.put_nowait)
-            await container.client().get_projects()
+            await container.client().list_projects()
 
             # Saved as editors do: a new file renamed over the old one.
             replacement = tmp_path / "appsettings.json.tmp"
@@ -111,6 +111,6 @@ async def test_editing_the_file_is_noticed_by_the_watcher_and_applied(tmp_path: 
             result = await reloaded.get()
             assert result.changed == ("ProjectManagement:RetryPolicy:MaxAttempts",)
             assert container.retry_policy().options.max_attempts == 7
-            assert await container.client().get_projects() == []
+            assert await container.client().list_projects() == []
             assert server.counters.handshakes_accepted == 1
         assert not monitor.is_watching

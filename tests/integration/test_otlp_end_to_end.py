@@ -77,7 +77,7 @@ async def test_spans_events_and_metrics_of_section_8_arrive_at_the_collector(rec
         container = create_container(_settings(server, receiver))
         async with asyncio.timeout(LIMIT), running(container):
             client = container.client()
-            project = await client.create_project(CreateProjectRequest(key="OTLP", name="otlp"))
+            project = await client.create_project(CreateProjectRequest(key="OTLP", title="otlp"))
             await client.subscribe([project.id])
 
             # 1. A create that is retried once (the server says "try again" to the first attempt).

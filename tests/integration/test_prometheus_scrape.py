@@ -154,7 +154,7 @@ async def test_a_real_prometheus_scrapes_section_8_and_queries_it_back(prometheu
         container = create_container(settings)
         async with running(container):
             client = container.client()
-            project = await client.create_project(CreateProjectRequest(key="PROM", name="prom"))
+            project = await client.create_project(CreateProjectRequest(key="PROM", title="prom"))
             await client.subscribe([project.id])
             server.faults.fail_requests(1, code="SERVICE_UNAVAILABLE")
             await client.create_work_item(

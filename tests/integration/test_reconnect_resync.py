@@ -64,7 +64,7 @@ async def test_restart_reconnects_resubscribes_and_resyncs_what_another_client_d
     async with asyncio.timeout(LIMIT):
         await client.connect()
         project = await new_project(client)
-        server.add_member(project, other_user)
+        server.add_member(project, other_user, role="admin")  # it deletes while the client is away
         kept = await client.create_work_item(task(project, "kept"))
         doomed = await client.create_work_item(task(project, "deleted while away"))
         await client.subscribe([project])

@@ -317,7 +317,7 @@ async def test_events_land_on_the_operation_span_even_under_a_span_opened_inside
 async def test_the_operation_span_is_current_inside_even_when_sampled_out() -> None:
     for sampler, sampled in ((None, True), (ALWAYS_OFF, False)):
         rig = Rig(sampler=sampler)
-        with rig.telemetry.start_operation_span("GetProjects") as span:
+        with rig.telemetry.start_operation_span("ListProjects") as span:
             current = trace.get_current_span()
         assert current is span
         assert span.get_span_context().is_valid

@@ -154,7 +154,7 @@ async def test_init_connects_and_shutdown_closes_everything_leaving_no_task(serv
         assert client.state is ConnectionState.CONNECTED
         assert server.connection_count == 1
         assert client_tasks()  # reader and heartbeat run while connected
-        project = await client.create_project(CreateProjectRequest(key="PM", name="container"))
+        project = await client.create_project(CreateProjectRequest(key="PM", title="container"))
         assert [p.id for p in server.projects()] == [str(project.id)]
         # Stores and reconnection listen to the client while it runs.
         assert len(inner.on_state_changed) == 3  # reconnection service + two stores
@@ -212,18 +212,18 @@ async def test_overridden_clock_reaches_the_breaker(server: PmTestServer) -> Non
         client = container.client()
         server.faults.fail_requests(1, code="SERVICE_UNAVAILABLE")
         with pytest.raises(ServerRejectedException) as failed:
-            await client.get_projects()
+            await client.list_projects()
         assert failed.value.code == "SERVICE_UNAVAILABLE"
         assert container.circuit_breaker().state is CircuitState.OPEN
 
         time.advance(12)
         with pytest.raises(CircuitOpenException) as rejected:
-            await client.get_projects()
+            await client.list_projects()
         assert rejected.value.retry_after == timedelta(seconds=18)  # exact: only fake time passed
 
         time.advance(18)
         assert container.circuit_breaker().state is CircuitState.HALF_OPEN
-        assert await client.get_projects() == []
+        assert await client.list_projects() == []
         assert container.circuit_breaker().state is CircuitState.CLOSED
 
 
@@ -241,9 +241,9 @@ async def test_overridden_sleep_and_random_reach_the_retry_policy(server: PmTest
 
     async with running(container):
         server.faults.fail_requests(2, code="SERVICE_UNAVAILABLE")
-        assert await container.client().get_projects() == []
+        assert await container.client().list_projects() == []
 
-    assert server.counters.requests_by_type["get_projects_request"] == 3
+    assert server.counters.requests_by_type["list_projects_request"] == 3
     retry_sleeps = [s for s in slept if s < 1.0]  # the heartbeat's waits are tens of seconds
     assert retry_sleeps == pytest.approx([0.01125, 0.0225])  # 0.010 * 1.125, then 0.020 * 1.125
 
@@ -260,7 +260,7 @@ async def test_telemetry_providers_can_be_replaced_by_in_memory_sdk(server: PmTe
     )
     try:
         async with running(container):
-            await container.client().create_project(CreateProjectRequest(key="TEL", name="telemetry"))
+            await container.client().create_project(CreateProjectRequest(key="TEL", title="telemetry"))
 
         (span,) = [s for s in spans.get_finished_spans() if s.name == "pm CreateProject"]
         assert span.kind is trace.SpanKind.CLIENT
@@ -325,7 +325,7 @@ async def test_stores_resync_after_a_real_outage(server: PmTestServer) -> None:
     alice.sleep.override(providers.Object(gated_sleep))
     async with running(alice):
         owner = alice.client()
-        project = await owner.create_project(CreateProjectRequest(key="RS", name="resync"))
+        project = await owner.create_project(CreateProjectRequest(key="RS", title="resync"))
         bob_settings = settings_for(server)
         server.add_member(project.id, bob_settings.project_management.web_socket.user_id)
         await owner.subscribe([project.id])

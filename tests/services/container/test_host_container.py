@@ -25,7 +25,7 @@ class Reporter:
         self.client = client
 
     async def project_keys(self) -> list[str]:
-        return [project.key for project in await self.client.get_projects()]
+        return [project.key for project in await self.client.list_projects()]
 
 
 class HostContainer(containers.DeclarativeContainer):
@@ -39,7 +39,7 @@ class HostContainer(containers.DeclarativeContainer):
 async def create_project(
     key: str, client: ResilientWebSocketClient = Provide[HostContainer.pm.client]
 ) -> Project:
-    return await client.create_project(CreateProjectRequest(key=key, name=key))
+    return await client.create_project(CreateProjectRequest(key=key, title=key))
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ async def test_host_starts_and_stops_the_embedded_client_with_its_own_resources(
 
     async with asyncio.timeout(TIMEOUT), running(host):
         assert reporter.client.state is ConnectionState.CONNECTED
-        await reporter.client.create_project(CreateProjectRequest(key="HOST", name="host"))
+        await reporter.client.create_project(CreateProjectRequest(key="HOST", title="host"))
         assert await reporter.project_keys() == ["HOST"]
 
     assert reporter.client.state is ConnectionState.CLOSED
@@ -70,7 +70,7 @@ async def test_host_settings_and_clock_reach_the_embedded_components(server: PmT
     assert host.pm.settings() is settings
     assert host.pm.circuit_breaker().options.failure_threshold == 42
     async with asyncio.timeout(TIMEOUT), running(host):
-        await host.pm.client().get_projects()
+        await host.pm.client().list_projects()
         # The health tracker stamped the request with the host's clock, not time.monotonic.
         assert host.pm.health().last_message_sent == 77.0
 

@@ -226,11 +226,13 @@ class FakeClient:
     async def update_project(self, request: Any, *, message_id: str | None = None) -> Any:
         return self._answer("update_project", (request,), message_id, None)
 
-    async def delete_project(self, project_id: UUID, *, message_id: str | None = None) -> None:
-        self._answer("delete_project", (project_id,), message_id, None)
+    async def delete_project(
+        self, project_id: UUID, expected_version: int, *, message_id: str | None = None
+    ) -> None:
+        self._answer("delete_project", (project_id, expected_version), message_id, None)
 
-    async def get_projects(self, *, message_id: str | None = None) -> Any:
-        return self._answer("get_projects", (), message_id, [])
+    async def list_projects(self, *, message_id: str | None = None) -> Any:
+        return self._answer("list_projects", (), message_id, [])
 
     async def ping(self) -> timedelta:
         return self._answer("ping", (), None, timedelta(milliseconds=1))  # type: ignore[no-any-return]

@@ -17,12 +17,14 @@ from websockets.exceptions import (
 from websockets.http11 import Response
 
 from projectmanagement_core.exceptions import (
+    BusinessRuleConflictException,
     CircuitOpenException,
     ConnectionException,
     ErrorCode,
     FieldError,
     RequestTimeoutException,
     ServerRejectedException,
+    UpdateNotAppliedException,
     ValidationException,
     VersionConflictException,
 )
@@ -64,6 +66,47 @@ TABLE: list[tuple[BaseException, bool, bool]] = [
     (ServerRejectedException(ErrorCode.VALIDATION_ERROR), False, False),
     (ServerRejectedException(ErrorCode.INVALID_MESSAGE), False, False),
     (VersionConflictException("id-1", 1, 2), False, False),
+    # pm-server v0.1.4's own texts (pm-ws/src/error.rs and its dispatcher).
+    (
+        ServerRejectedException(
+            ErrorCode.SERVICE_UNAVAILABLE, "Service temporarily unavailable. Retry after 30 seconds"
+        ),
+        True,
+        True,
+    ),
+    (ServerRejectedException(ErrorCode.TIMEOUT, "Request timed out. Please try again."), True, True),
+    (
+        ServerRejectedException(ErrorCode.DATABASE_ERROR, "Database error: pool timed out while waiting"),
+        False,
+        True,
+    ),
+    (
+        ServerRejectedException(
+            ErrorCode.DATABASE_ERROR,
+            "Database error: error returned from database: (code: 275) CHECK constraint failed: status",
+        ),
+        False,
+        False,  # the request's data broke a rule ('blocked'): the database is answering
+    ),
+    (
+        ServerRejectedException(
+            ErrorCode.DATABASE_ERROR,
+            "Database error: error returned from database: (code: 787) FOREIGN KEY constraint failed",
+        ),
+        False,
+        False,  # an unknown sprint or assignee id
+    ),
+    (
+        BusinessRuleConflictException("id-1", 3, "Conflict: resource was modified (current version: 3)"),
+        False,
+        False,
+    ),
+    (
+        ServerRejectedException(ErrorCode.UNAUTHORIZED, "Unauthorized: Not a member of this project"),
+        False,
+        False,
+    ),
+    (UpdateNotAppliedException("UpdateWorkItem", object(), ("priority",)), False, False),
     (ValidationException(FieldError("title", "required")), False, False),
     (CircuitOpenException(timedelta(seconds=1)), False, False),
     (asyncio.CancelledError(), False, False),

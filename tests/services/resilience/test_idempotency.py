@@ -68,8 +68,8 @@ def test_requested_changes_use_the_requests_own_definition_or_its_set_fields() -
     item_id = uuid4()
     update = UpdateWorkItemRequest(work_item_id=item_id, expected_version=3, title="t", update_parent=True)
     assert requested_changes(update) == {"title": "t", "parent_id": None}
-    project = UpdateProjectRequest(project_id=uuid4(), expected_version=1, name="Renamed")
-    assert requested_changes(project) == {"name": "Renamed"}
+    project = UpdateProjectRequest(project_id=uuid4(), expected_version=1, title="Renamed")
+    assert requested_changes(project) == {"title": "Renamed"}
 
 
 def test_an_entity_holds_the_change_only_past_the_expected_version_with_every_field_set() -> None:

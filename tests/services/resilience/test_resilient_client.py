@@ -11,10 +11,12 @@ from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.trace import NoOpTracerProvider, SpanKind, StatusCode
 
 from projectmanagement_core.exceptions import (
+    BusinessRuleConflictException,
     CircuitOpenException,
     ConnectionException,
     RequestTimeoutException,
     ServerRejectedException,
+    UpdateNotAppliedException,
     ValidationException,
     VersionConflictException,
 )
@@ -23,6 +25,7 @@ from projectmanagement_core.models import (
     CreateWorkItemRequest,
     Project,
     ProjectStatus,
+    SprintStatus,
     UpdateProjectRequest,
     UpdateSprintRequest,
     UpdateWorkItemRequest,
@@ -155,9 +158,9 @@ async def test_the_breaker_sees_one_failure_per_logical_operation_not_per_attemp
 
 async def test_errors_retried_away_do_not_count_against_the_breaker() -> None:
     h = Harness(failure_threshold=1)
-    h.inner.script("get_projects", timeout(), ConnectionException("lost"), [])
+    h.inner.script("list_projects", timeout(), ConnectionException("lost"), [])
 
-    assert await h.client.get_projects() == []
+    assert await h.client.list_projects() == []
 
     assert h.breaker.state is CircuitState.CLOSED
     assert h.breaker.failure_count == 0
@@ -212,7 +215,7 @@ async def test_the_entity_is_looked_for_in_every_visible_project_when_not_in_a_s
     item = make_work_item(other, title="new", version=2)
     h.inner.work_items[other] = [item]
     h.client.reconnection.track_subscription([PROJECT])  # type: ignore[union-attr]
-    h.inner.script("get_projects", [_project(PROJECT), _project(other)])
+    h.inner.script("list_projects", [_project(PROJECT), _project(other)])
     request = UpdateWorkItemRequest(work_item_id=item.id, expected_version=1, title="new")
     h.inner.script("update_work_item", ConnectionException("lost"), conflict(item.id, 1, 2))
 
@@ -279,6 +282,60 @@ async def test_a_conflict_after_service_unavailable_is_not_ambiguous() -> None:
     assert h.inner.calls_of("get_work_items") == []
 
 
+async def test_a_business_rule_conflict_after_a_lost_answer_is_raised_never_taken_for_applied() -> None:
+    # pm-server refuses a second active sprint with CONFLICT at the *current* version. Even though the
+    # server's sprint holds what was asked (someone else activated it), this is a refusal, not "ours".
+    h = Harness()
+    sprint = make_sprint(PROJECT, version=5, status=SprintStatus.ACTIVE)
+    h.inner.sprints[PROJECT] = [sprint]
+    h.client.reconnection.track_subscription([PROJECT])  # type: ignore[union-attr]
+    refusal = BusinessRuleConflictException(
+        sprint.id, 4, "Conflict: resource was modified (current version: 4)"
+    )
+    h.inner.script("update_sprint", timeout(), refusal)
+
+    with pytest.raises(BusinessRuleConflictException) as raised:
+        await h.client.update_sprint(
+            UpdateSprintRequest(sprint_id=sprint.id, expected_version=4, status=SprintStatus.ACTIVE)
+        )
+
+    assert raised.value is refusal
+    assert [c.name for c in h.inner.calls] == ["update_sprint", "update_sprint"]  # nothing looked up
+    assert h.breaker.failure_count == 0
+
+
+async def test_a_business_rule_conflict_is_neither_retried_nor_a_breaker_failure() -> None:
+    h = Harness(failure_threshold=1)
+    refusal = BusinessRuleConflictException(
+        uuid4(), 2, "Conflict: resource was modified (current version: 2)"
+    )
+    h.inner.script("update_sprint", refusal)
+
+    with pytest.raises(BusinessRuleConflictException):
+        await h.client.update_sprint(
+            UpdateSprintRequest(sprint_id=uuid4(), expected_version=2, status=SprintStatus.COMPLETED)
+        )
+
+    assert len(h.inner.calls_of("update_sprint")) == 1
+    assert h.breaker.state is CircuitState.CLOSED
+
+
+async def test_an_update_the_server_did_not_apply_is_neither_retried_nor_a_breaker_failure() -> None:
+    h = Harness(failure_threshold=1)
+    item = make_work_item(PROJECT, version=3)
+    dropped = UpdateNotAppliedException("UpdateWorkItem", item, ("priority",))
+    h.inner.script("update_work_item", dropped)
+
+    with pytest.raises(UpdateNotAppliedException) as raised:
+        await h.client.update_work_item(
+            UpdateWorkItemRequest(work_item_id=item.id, expected_version=3, priority="high")
+        )
+
+    assert raised.value is dropped
+    assert len(h.inner.calls_of("update_work_item")) == 1
+    assert h.breaker.state is CircuitState.CLOSED
+
+
 async def test_retried_sprint_update_after_a_lost_answer_returns_the_applied_sprint() -> None:
     h = Harness()
     sprint = make_sprint(PROJECT, name="Sprint 2", version=5)
@@ -294,12 +351,12 @@ async def test_retried_sprint_update_after_a_lost_answer_returns_the_applied_spr
 
 async def test_retried_project_update_after_a_lost_answer_returns_the_applied_project() -> None:
     h = Harness()
-    project = _project(PROJECT, name="Renamed", version=2)
-    h.inner.script("get_projects", [project])
+    project = _project(PROJECT, title="Renamed", version=2)
+    h.inner.script("list_projects", [project])
     h.inner.script("update_project", timeout(), conflict(PROJECT, 1, 2))
 
     result = await h.client.update_project(
-        UpdateProjectRequest(project_id=PROJECT, expected_version=1, name="Renamed")
+        UpdateProjectRequest(project_id=PROJECT, expected_version=1, title="Renamed")
     )
     assert result == project
 
@@ -330,7 +387,7 @@ async def test_retried_project_delete_answered_not_found_after_a_lost_answer_is_
     h.inner.script(
         "delete_project", ConnectionException("lost"), ServerRejectedException("NOT_FOUND", "gone")
     )
-    await h.client.delete_project(PROJECT)
+    await h.client.delete_project(PROJECT, 1)
     assert len(h.inner.calls_of("delete_project")) == 2
 
 
@@ -543,12 +600,12 @@ async def test_telemetry_on_no_op_providers_is_skipped_and_the_client_still_work
     assert not h.client._traced  # decided once: nothing through no-op providers can be recorded
 
 
-def _project(project_id: object, *, name: str = "Project", version: int = 1) -> Project:
+def _project(project_id: object, *, title: str = "Project", version: int = 1) -> Project:
     now = make_work_item(PROJECT).created_at
     return Project(
         id=project_id,  # type: ignore[arg-type]
         key="PM",
-        name=name,
+        title=title,
         status=ProjectStatus.ACTIVE,
         version=version,
         created_at=now,

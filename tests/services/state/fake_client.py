@@ -31,7 +31,8 @@ from projectmanagement_services.events import Event
 __all__ = ["Call", "FakeClient", "make_item", "make_sprint"]
 
 USER = UUID("00000000-0000-4000-8000-000000000001")
-T0 = datetime(2025, 1, 1, tzinfo=UTC)
+#: Sprint dates must lie within a year back .. five years ahead of now (pm-server), so relative.
+T0 = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=7)
 
 
 def make_item(**overrides: Any) -> WorkItem:

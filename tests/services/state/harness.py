@@ -126,9 +126,9 @@ async def open_peer(server: PmTestServer, user_id: UUID | None = None, *, resili
 
 async def start_project(server: PmTestServer, owner: Peer, *others: Peer, key: str = "PM") -> UUID:
     """A project ``owner`` created, with ``others`` as members, everyone subscribed and loaded."""
-    project = await owner.client.create_project(CreateProjectRequest(key=key, name=f"project {key}"))
+    project = await owner.client.create_project(CreateProjectRequest(key=key, title=f"project {key}"))
     for peer in others:
-        server.add_member(project.id, peer.user_id)
+        server.add_member(project.id, peer.user_id, role="admin")  # the peers delete too (admin only)
     for peer in (owner, *others):
         await peer.subscribe(project.id)
         await peer.items.load_project(project.id)

@@ -34,7 +34,8 @@ from tests.services.state.harness import Peer, open_peer, server_items, server_s
 
 T = TypeVar("T")
 STEP_TIMEOUT = 10.0
-START = datetime(2025, 3, 3, tzinfo=UTC)
+#: Within pm-server's sprint range (a year back .. five years ahead of now), so relative to now.
+START = datetime.now(UTC).replace(microsecond=0) + timedelta(days=7)
 #: Kept by broadcasts only for the item that changed; a full list (resync) refreshes them.
 DERIVED = {"ancestor_ids", "descendant_ids"}
 

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import pytest
 
-from projectmanagement_core.exceptions import ServerRejectedException
+from projectmanagement_core.exceptions import ServerRejectedException, UpdateNotAppliedException
 from projectmanagement_core.interfaces import ISprintStore
 from projectmanagement_core.models import (
     ChangeKind,
@@ -160,3 +160,22 @@ async def test_snapshot_and_load_replace_sprints(client: FakeClient, store: Spri
     call.answer([fresh])
     assert await task == [fresh]
     assert store.get(kept.id) is None
+
+
+async def test_sprint_update_the_server_did_not_store_rolls_back_and_is_reported(
+    client: FakeClient, store: SprintStore
+) -> None:
+    sprint = seed(client, name="S1")
+    reported: list[UpdateNotAppliedException] = []
+    store.on_update_not_applied.subscribe(reported.append)
+
+    task = asyncio.create_task(store.update(UpdateSprintRequest(sprint_id=sprint.id, name="S2")))
+    call = await client.next_call()
+    assert store.get(sprint.id).name == "S2"  # type: ignore[union-attr]
+    dropped = UpdateNotAppliedException("UpdateSprint", sprint, ("name",))
+    call.fail(dropped)
+
+    with pytest.raises(UpdateNotAppliedException):
+        await task
+    assert reported == [dropped]
+    assert store.get(sprint.id) == sprint

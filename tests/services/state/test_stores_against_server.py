@@ -21,7 +21,8 @@ from projectmanagement_core.models import (
 from projectmanagement_services.testing import PmTestServer
 from tests.services.state.harness import Peer, open_peer, server_items, server_sprints, start_project
 
-START = datetime(2025, 3, 3, tzinfo=UTC)
+#: Within pm-server's sprint range (a year back .. five years ahead of now), so relative to now.
+START = datetime.now(UTC).replace(microsecond=0) + timedelta(days=7)
 
 
 @pytest.fixture

@@ -11,11 +11,13 @@ import pytest
 from projectmanagement_core.exceptions import (
     ConnectionException,
     ServerRejectedException,
+    UpdateNotAppliedException,
     ValidationException,
     VersionConflictException,
 )
 from projectmanagement_core.interfaces import IWorkItemStore
 from projectmanagement_core.models import (
+    CLEAR,
     ChangeKind,
     ConnectionState,
     CreateWorkItemRequest,
@@ -133,6 +135,64 @@ async def test_failed_update_rolls_back_exactly_and_reraises(
         (ChangeKind.UPDATED, "rollback"),
     ]
     assert changes[-1].current is before
+
+
+async def test_update_the_server_did_not_store_rolls_back_to_its_copy_and_is_reported(
+    client: FakeClient, store: WorkItemStore, changes: list[EntityChange[WorkItem]]
+) -> None:
+    # pm-server's quirk: an update of priority and story points alone is answered unchanged, unstored.
+    item = seed(client, priority="medium", story_points=None)
+    reported: list[UpdateNotAppliedException] = []
+    store.on_update_not_applied.subscribe(reported.append)
+    changes.clear()
+
+    task = asyncio.create_task(
+        store.update(UpdateWorkItemRequest(work_item_id=item.id, priority="high", story_points=5))
+    )
+    call = await client.next_call()
+    assert store.get(item.id).priority == "high"  # type: ignore[union-attr]  # shown at once
+    dropped = UpdateNotAppliedException("UpdateWorkItem", item, ("priority", "story_points"))
+    call.fail(dropped)
+
+    with pytest.raises(UpdateNotAppliedException) as raised:
+        await task
+    assert raised.value is dropped
+    assert reported == [dropped]
+    assert store.get(item.id) == item  # the server's copy, not the user's lost change
+    assert not store.is_pending(item.id)
+    assert [(c.kind, c.source) for c in changes] == [
+        (ChangeKind.UPDATED, "local"),
+        (ChangeKind.UPDATED, "rollback"),
+    ]
+
+
+async def test_update_not_stored_shows_a_newer_server_copy_when_the_answer_carries_one(
+    client: FakeClient, store: WorkItemStore
+) -> None:
+    item = seed(client, title="old", priority="medium")
+    task = asyncio.create_task(store.update(UpdateWorkItemRequest(work_item_id=item.id, priority="high")))
+    call = await client.next_call()
+    newer = item.model_copy(update={"title": "theirs", "version": item.version + 1})
+    call.fail(UpdateNotAppliedException("UpdateWorkItem", newer, ("priority",)))
+
+    with pytest.raises(UpdateNotAppliedException):
+        await task
+    assert store.get(item.id) == newer
+
+
+async def test_clearing_assignee_and_sprint_shows_none_at_once(
+    client: FakeClient, store: WorkItemStore
+) -> None:
+    item = seed(client, assignee_id=uuid4(), sprint_id=uuid4())
+    request = UpdateWorkItemRequest(work_item_id=item.id, assignee_id=CLEAR, sprint_id=CLEAR)
+    task = asyncio.create_task(store.update(request))
+    call = await client.next_call()
+    shown = store.get(item.id)
+    assert shown is not None
+    assert (shown.assignee_id, shown.sprint_id) == (None, None)
+    answer = item.model_copy(update={"assignee_id": None, "sprint_id": None, "version": item.version + 1})
+    call.answer(answer)
+    assert await task == answer
 
 
 async def test_cancelled_update_rolls_back(client: FakeClient, store: WorkItemStore) -> None:
@@ -365,6 +425,25 @@ async def test_create_shows_a_placeholder_replaced_in_one_change_by_the_broadcas
     ]
     assert changes[1].previous == placeholder
     assert changes[1].current == real
+
+
+async def test_a_broadcast_of_the_trimmed_title_pm_server_stores_still_replaces_the_placeholder(
+    client: FakeClient, store: WorkItemStore, changes: list[EntityChange[WorkItem]]
+) -> None:
+    request = CreateWorkItemRequest(
+        project_id=PROJECT, item_type=WorkItemType.TASK, title="  Fix login ", description=" Steps\n"
+    )
+    task = asyncio.create_task(store.create(request))
+    call = await client.next_call()
+    real = make_item(project_id=PROJECT, title="Fix login", description="Steps")
+    client.broadcast_item(real, created=True)
+    assert store.get_by_project(PROJECT) == [real]  # one entry at once, not the placeholder beside it
+    call.answer(real)
+    assert await task == real
+    assert [(c.kind, c.source) for c in changes] == [
+        (ChangeKind.ADDED, "local"),
+        (ChangeKind.UPDATED, "server"),
+    ]
 
 
 async def test_create_answered_without_broadcast_replaces_the_placeholder(

@@ -76,7 +76,7 @@ async def client(server: PmTestServer) -> AsyncIterator[WebSocketClient]:
 
 
 async def new_project(client: WebSocketClient, key: str = "PM") -> UUID:
-    project = await client.create_project(CreateProjectRequest(key=key, name=f"Project {key}"))
+    project = await client.create_project(CreateProjectRequest(key=key, title=f"Project {key}"))
     return project.id
 
 
@@ -111,12 +111,12 @@ async def state_reached(client: WebSocketClient, state: ConnectionState) -> None
 
 async def test_every_operation_round_trips(client: WebSocketClient, server: PmTestServer) -> None:
     async with asyncio.timeout(LIMIT):
-        project = await client.create_project(CreateProjectRequest(key="OPS", name="Ops", description="d"))
-        assert [p.id for p in await client.get_projects()] == [project.id]
+        project = await client.create_project(CreateProjectRequest(key="OPS", title="Ops", description="d"))
+        assert [p.id for p in await client.list_projects()] == [project.id]
         renamed = await client.update_project(
-            UpdateProjectRequest(project_id=project.id, expected_version=project.version, name="Operations")
+            UpdateProjectRequest(project_id=project.id, expected_version=project.version, title="Operations")
         )
-        assert (renamed.name, renamed.version) == ("Operations", project.version + 1)
+        assert (renamed.title, renamed.version) == ("Operations", project.version + 1)
 
         await client.subscribe([project.id])
 
@@ -139,7 +139,7 @@ async def test_every_operation_round_trips(client: WebSocketClient, server: PmTe
         await client.delete_work_item(story.id)
         assert [i.id for i in await client.get_work_items(project.id)] == [epic.id]
 
-        start = datetime(2025, 1, 6, tzinfo=UTC)
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=7)  # within the sprint range
         sprint = await client.create_sprint(
             CreateSprintRequest(
                 project_id=project.id, name="S1", start_date=start, end_date=start + timedelta(14)
@@ -162,8 +162,8 @@ async def test_every_operation_round_trips(client: WebSocketClient, server: PmTe
         assert client.health.latency is not None
 
         await client.delete_work_item(epic.id)
-        await client.delete_project(project.id)
-        assert await client.get_projects() == []
+        await client.delete_project(project.id, renamed.version)
+        assert await client.list_projects() == []
     assert client.pending_count == 0
     assert dict(client.frames_dropped) == {}
 
@@ -189,7 +189,7 @@ async def test_server_errors_map_to_their_exceptions(client: WebSocketClient, se
         assert info.value.code == "NOT_FOUND"
         server.faults.fail_requests(1, code="SERVICE_UNAVAILABLE", message="Retry after 1 seconds")
         with pytest.raises(ServerRejectedException) as info:
-            await client.get_projects()
+            await client.list_projects()
         assert info.value.is_transient
 
 
@@ -269,7 +269,7 @@ async def pending_on_server(
 ) -> list[asyncio.Task[object]]:
     """``n`` requests whose answers the server swallows, known to have reached it (a ping follows them)."""
     server.faults.swallow_answers(n)
-    tasks: list[asyncio.Task[object]] = [asyncio.create_task(client.get_projects()) for _ in range(n)]
+    tasks: list[asyncio.Task[object]] = [asyncio.create_task(client.list_projects()) for _ in range(n)]
     await client.ping()  # answered after the n requests were processed, in order
     assert client.pending_count == n
     return tasks
@@ -304,7 +304,7 @@ async def test_server_drop_and_close_fail_pending_at_once_and_start_reconnecting
     # the same client connects again (what the ReconnectionService does)
     async with asyncio.timeout(LIMIT):
         await client.connect()
-        assert await client.get_projects() == []
+        assert await client.list_projects() == []
     await client.aclose()
 
 
@@ -375,7 +375,7 @@ async def test_same_user_id_on_reconnect_keeps_project_membership(server: PmTest
         await server.faults.drop_all()
         await state_reached(client, S.RECONNECTING)
         await client.connect()
-        assert [p.id for p in await client.get_projects()] == [project]
+        assert [p.id for p in await client.list_projects()] == [project]
     await client.aclose()
 
 
@@ -418,7 +418,7 @@ async def test_text_malformed_oversized_and_unknown_frames_do_not_break_the_clie
         await server.faults.send_unknown_payload()
         await client.ping()  # the pong comes after every frame above, and frames are handled in order
         assert await warnings.get() == "Rate limit exceeded. Slow down. (1/5 warnings)"
-        assert await client.get_projects() == []
+        assert await client.list_projects() == []
     assert client.warnings_received == 1
     assert dict(client.frames_dropped) == {"malformed": 1, "oversized": 1, "unknown": 1}
     assert client.state is S.CONNECTED
@@ -438,11 +438,11 @@ async def test_token_is_sent_as_a_header_and_never_logged(caplog: pytest.LogCapt
             await client.connect()
             project = await new_project(client)
             assert server.projects()[0].created_by == str(server.user_for_token(token))
-            assert [p.id for p in await client.get_projects()] == [project]
+            assert [p.id for p in await client.list_projects()] == [project]
             await server.faults.drop_all()
             await state_reached(client, S.RECONNECTING)
             await client.connect()  # the same header again
-            assert [p.id for p in await client.get_projects()] == [project]
+            assert [p.id for p in await client.list_projects()] == [project]
         await client.aclose()
         wrong = WebSocketClient(options(ServerUrl=server.url, AuthToken="wrong-" + token))
         with pytest.raises(HandshakeRejectedException) as info:
@@ -481,7 +481,7 @@ async def test_wss_verifies_the_server_against_the_configured_ca(tls_ca: trustme
         client = WebSocketClient(options(ServerUrl=server.url, UserId=str(uuid4()), CaFile=str(ca_file)))
         async with asyncio.timeout(LIMIT):
             await client.connect()
-            assert await client.get_projects() == []
+            assert await client.list_projects() == []
             await client.ping()
         await client.aclose()
 

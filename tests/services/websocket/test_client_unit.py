@@ -14,10 +14,12 @@ from google.protobuf.internal import encoder
 
 from projectmanagement_core import converters
 from projectmanagement_core.exceptions import (
+    BusinessRuleConflictException,
     ConnectionException,
     ProjectManagementException,
     RequestTimeoutException,
     ServerRejectedException,
+    UpdateNotAppliedException,
     ValidationException,
     VersionConflictException,
 )
@@ -26,6 +28,8 @@ from projectmanagement_core.models import (
     ConnectionState,
     ConnectionStateChange,
     CreateWorkItemRequest,
+    SprintStatus,
+    UpdateSprintRequest,
     UpdateWorkItemRequest,
     WorkItemCreated,
     WorkItemType,
@@ -211,7 +215,7 @@ async def test_connect_twice_is_a_no_op_and_aclose_is_final(
 
 async def test_requests_need_a_connection(client: WebSocketClient) -> None:
     with pytest.raises(ConnectionException, match="not connected"):
-        await client.get_projects()
+        await client.list_projects()
 
 
 async def test_async_with_connects_and_closes(time: FakeTime, factory: FakeFactory) -> None:
@@ -285,7 +289,7 @@ async def test_invalid_request_raises_before_anything_is_sent(
     with pytest.raises(ValidationException):
         await client.delete_work_item("nope")  # type: ignore[arg-type]
     with pytest.raises(ValidationException):
-        await client.get_projects(message_id="NOT-A-UUID")
+        await client.list_projects(message_id="NOT-A-UUID")
     assert factory.current.sent.empty()
     assert client.pending_count == 0
 
@@ -312,6 +316,67 @@ async def test_conflict_maps_to_version_conflict_with_the_whole_story(
     )
 
 
+async def test_conflict_at_the_expected_version_is_a_business_rule_conflict(
+    client: WebSocketClient, factory: FakeFactory
+) -> None:
+    await client.connect()
+    sprint_id = uuid4()
+    task = asyncio.create_task(
+        client.update_sprint(
+            UpdateSprintRequest(sprint_id=sprint_id, expected_version=2, status=SprintStatus.ACTIVE)
+        )
+    )
+    sent = await factory.current.next_request()
+    error = pb.Error(code="CONFLICT", message="Conflict: resource was modified (current version: 2)")
+    factory.current.reply(envelope(sent.message_id, error=error))
+    with pytest.raises(BusinessRuleConflictException) as info:
+        await task
+    assert (info.value.entity_id, info.value.current_version) == (sprint_id, 2)
+
+
+async def test_an_update_answer_without_the_requested_fields_raises_update_not_applied(
+    client: WebSocketClient, factory: FakeFactory
+) -> None:
+    await client.connect()
+    item = make_work_item(version=3)
+    task = asyncio.create_task(
+        client.update_work_item(
+            UpdateWorkItemRequest(work_item_id=item.id, expected_version=3, priority="high")
+        )
+    )
+    sent = await factory.current.next_request()
+    # pm-server's no-op answer: the item unchanged, no changes listed.
+    unchanged = pb.WorkItemUpdated(
+        work_item=converters.work_item_to_proto(item), user_id=str(item.created_by)
+    )
+    factory.current.reply(envelope(sent.message_id, work_item_updated=unchanged))
+    with pytest.raises(UpdateNotAppliedException) as info:
+        await task
+    assert info.value.entity == item
+    assert info.value.dropped_fields == ("priority",)
+
+
+async def test_delete_project_sends_the_expected_version_and_refuses_a_bad_one_before_sending(
+    client: WebSocketClient, factory: FakeFactory
+) -> None:
+    await client.connect()
+    with pytest.raises(ValidationException) as info:
+        await client.delete_project(uuid4(), 0)
+    assert info.value.fields == ["expected_version"]
+    assert factory.current.sent.empty()
+
+    project_id = uuid4()
+    task = asyncio.create_task(client.delete_project(project_id, 4))
+    sent = await factory.current.next_request()
+    assert (sent.delete_project_request.project_id, sent.delete_project_request.expected_version) == (
+        str(project_id),
+        4,
+    )
+    deleted = pb.ProjectDeleted(project_id=str(project_id), user_id=str(uuid4()))
+    factory.current.reply(envelope(sent.message_id, project_deleted=deleted))
+    await task
+
+
 async def test_server_error_maps_to_server_rejected(client: WebSocketClient, factory: FakeFactory) -> None:
     await client.connect()
     task = asyncio.create_task(client.delete_sprint(uuid4()))
@@ -326,8 +391,8 @@ async def test_unexpected_answer_type_is_reported(client: WebSocketClient, facto
     await client.connect()
     task = asyncio.create_task(client.get_sprints(uuid4()))
     sent = await factory.current.next_request()
-    factory.current.reply(envelope(sent.message_id, projects_list=pb.ProjectsList()))
-    with pytest.raises(ProjectManagementException, match="unexpected answer 'projects_list'"):
+    factory.current.reply(envelope(sent.message_id, project_list=pb.ProjectList()))
+    with pytest.raises(ProjectManagementException, match="unexpected answer 'project_list'"):
         await task
 
 
@@ -379,7 +444,7 @@ async def test_drop_fails_pending_at_once_and_moves_to_reconnecting(
 ) -> None:
     await client.connect()
     changes = states(client)
-    tasks = [asyncio.create_task(client.get_projects()) for _ in range(3)]
+    tasks = [asyncio.create_task(client.list_projects()) for _ in range(3)]
     for _ in range(3):
         await factory.current.next_request()
     factory.current.drop(close_code)
@@ -399,7 +464,7 @@ async def test_failed_send_is_a_disconnect(client: WebSocketClient, factory: Fak
     await client.connect()
     factory.current.fail_sends = True
     with pytest.raises(ConnectionException):
-        await client.get_projects()
+        await client.list_projects()
     assert client.state is S.RECONNECTING
     assert client.pending_count == 0
 
@@ -411,7 +476,7 @@ async def test_after_a_failed_send_no_other_request_touches_the_connection(
     conn = factory.current
     conn.fail_sends = True
     async with asyncio.timeout(5):
-        results = await asyncio.gather(*(client.get_projects() for _ in range(50)), return_exceptions=True)
+        results = await asyncio.gather(*(client.list_projects() for _ in range(50)), return_exceptions=True)
     assert all(isinstance(r, ConnectionException) for r in results), results
     assert conn.send_attempts == 1
     assert conn.aborted
@@ -426,7 +491,7 @@ async def test_callers_waiting_for_a_slot_fail_at_once_when_the_link_dies(
     )
     await client.connect()
     conn = factory.current
-    tasks = [asyncio.create_task(client.get_projects()) for _ in range(5)]
+    tasks = [asyncio.create_task(client.list_projects()) for _ in range(5)]
     await conn.next_request()
     await conn.next_request()
     assert client.pending_count == 2  # three callers wait for a slot
@@ -444,7 +509,7 @@ async def test_local_disconnect_fails_pending_and_does_not_report_an_error(
 ) -> None:
     await client.connect()
     changes = states(client)
-    task = asyncio.create_task(client.get_projects())
+    task = asyncio.create_task(client.list_projects())
     await factory.current.next_request()
     await client.disconnect()
     with pytest.raises(ConnectionException, match="disconnected locally"):
@@ -493,7 +558,7 @@ async def test_heartbeat_timeout_closes_reports_and_fails_pending(
     conn = factory.current
     changes = states(client)
     await time.wait_for_sleepers(1)
-    task = asyncio.create_task(client.get_projects())
+    task = asyncio.create_task(client.list_projects())
     await conn.next_request()
     await time.advance(30)
     ping = await conn.next_request()  # one ping after HeartbeatInterval of silence
@@ -553,9 +618,9 @@ async def test_bad_frames_are_counted_logged_and_the_client_keeps_working(
     assert warnings == ["Rate limit exceeded. Slow down. (1/5 warnings)"]
     assert "malformed" in caplog.text
     assert "oversized" in caplog.text
-    task = asyncio.create_task(client.get_projects())
+    task = asyncio.create_task(client.list_projects())
     sent = await conn.next_request()
-    conn.reply(envelope(sent.message_id, projects_list=pb.ProjectsList()))
+    conn.reply(envelope(sent.message_id, project_list=pb.ProjectList()))
     assert await task == []
     assert client.state is S.CONNECTED
 
@@ -570,9 +635,9 @@ async def test_a_failing_event_handler_does_not_break_the_reader(
 
     client.on_warning.subscribe(broken)
     factory.current.incoming.put_nowait("warning")
-    task = asyncio.create_task(client.get_projects())
+    task = asyncio.create_task(client.list_projects())
     sent = await factory.current.next_request()
-    factory.current.reply(envelope(sent.message_id, projects_list=pb.ProjectsList()))
+    factory.current.reply(envelope(sent.message_id, project_list=pb.ProjectList()))
     assert await task == []
 
 
@@ -591,18 +656,18 @@ async def test_many_requests_beyond_the_limit_wait_for_slots(time: FakeTime, fac
         options(max_pending_requests=2), clock=time.clock, sleep=time.sleep, connection_factory=factory
     )
     await c.connect()
-    tasks = [asyncio.create_task(c.get_projects()) for _ in range(5)]
+    tasks = [asyncio.create_task(c.list_projects()) for _ in range(5)]
     first = [await factory.current.next_request() for _ in range(2)]
     for _ in range(10):
         await asyncio.sleep(0)
     assert factory.current.sent.empty()  # the third waits for a slot
     assert c.health.pending_requests == 2
     for message in first:
-        factory.current.reply(envelope(message.message_id, projects_list=pb.ProjectsList()))
+        factory.current.reply(envelope(message.message_id, project_list=pb.ProjectList()))
     for _ in range(3):
         message = await factory.current.next_request()
         assert c.health.pending_requests <= 2
-        factory.current.reply(envelope(message.message_id, projects_list=pb.ProjectsList()))
+        factory.current.reply(envelope(message.message_id, project_list=pb.ProjectList()))
     assert await asyncio.gather(*tasks) == [[]] * 5
     assert c.health.pending_requests == 0
     await c.aclose()

@@ -211,7 +211,7 @@ def test_limit_must_be_positive() -> None:
 async def test_with_asyncio_sleep_a_request_starts_no_task_and_times_out_on_the_loop_clock() -> None:
     pending, counts = make()  # asyncio.sleep: loop.call_later timers
     tasks_before = len(asyncio.all_tasks())
-    async with asyncio.timeout(5), pending.track(A, "GetProjects") as call:
+    async with asyncio.timeout(5), pending.track(A, "ListProjects") as call:
         waiting = asyncio.ensure_future(call.wait(timedelta(milliseconds=1)))
         await asyncio.sleep(0)  # let wait() start its timer
         assert len(asyncio.all_tasks()) == tasks_before + 1  # the waiter itself, no timer task
@@ -219,7 +219,11 @@ async def test_with_asyncio_sleep_a_request_starts_no_task_and_times_out_on_the_
             await waiting
         except RequestTimeoutException as exc:
             error = exc
-    assert (error.operation, error.timeout, error.message_id) == ("GetProjects", timedelta(milliseconds=1), A)
+    assert (error.operation, error.timeout, error.message_id) == (
+        "ListProjects",
+        timedelta(milliseconds=1),
+        A,
+    )
     assert len(pending) == 0
     assert counts == [1, 0]
     assert pending.is_ours(A)

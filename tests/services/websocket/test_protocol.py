@@ -50,7 +50,7 @@ def parsed(data: bytes) -> pb.WebSocketMessage:
 
 
 def test_encode_assigns_a_fresh_lowercase_uuid4_and_unix_seconds() -> None:
-    frames = [codec().encode("get_projects_request", pb.GetProjectsRequest()) for _ in range(3)]
+    frames = [codec().encode("list_projects_request", pb.ListProjectsRequest()) for _ in range(3)]
     ids = {f.message_id for f in frames}
     assert len(ids) == 3
     for frame in frames:
@@ -58,7 +58,7 @@ def test_encode_assigns_a_fresh_lowercase_uuid4_and_unix_seconds() -> None:
         message = parsed(frame.data)
         assert message.message_id == frame.message_id
         assert message.timestamp == 1_700_000_123
-        assert message.WhichOneof("payload") == "get_projects_request"
+        assert message.WhichOneof("payload") == "list_projects_request"
 
 
 def test_encode_keeps_a_caller_chosen_id_for_retries() -> None:
@@ -87,7 +87,7 @@ def test_encode_keeps_a_caller_chosen_id_for_retries() -> None:
 )
 def test_encode_rejects_a_non_canonical_message_id(bad: str) -> None:
     with pytest.raises(ValidationException) as info:
-        codec().encode("get_projects_request", pb.GetProjectsRequest(), message_id=bad)
+        codec().encode("list_projects_request", pb.ListProjectsRequest(), message_id=bad)
     assert info.value.fields == ["message_id"]
 
 
