@@ -31,6 +31,8 @@ class ServerCounters:
     undecodable_frames: int = 0
     #: Messages rejected by the rate limiter (no answer, a text warning instead).
     rate_limited: int = 0
+    #: Connections closed with 1008 for five refusals in a row (pm-server's rate-limit kick).
+    rate_limit_closes: int = 0
     #: Answers withheld by the ``swallow_answers`` fault.
     answers_swallowed: int = 0
     #: Requests that raised inside the server (a bug): answered INTERNAL_ERROR. Tests expect 0.
@@ -46,5 +48,6 @@ class ServerCounters:
         self.handshakes_refused = 0
         self.undecodable_frames = 0
         self.rate_limited = 0
+        self.rate_limit_closes = 0
         self.answers_swallowed = 0
         self.internal_errors = 0

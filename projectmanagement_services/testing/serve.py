@@ -9,6 +9,7 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
+from projectmanagement_services.testing.rate_limit import PM_SERVER_RATE_LIMIT, RateLimit
 from projectmanagement_services.testing.server import PmTestServer
 
 __all__ = ["serve"]
@@ -22,6 +23,7 @@ async def serve(
     database: str | Path = ":memory:",
     token: str | None = None,
     *,
+    rate_limit: RateLimit | None = PM_SERVER_RATE_LIMIT,
     on_ready: Callable[[PmTestServer], None] | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
@@ -35,6 +37,7 @@ async def serve(
         port: Port to bind; 0 lets the OS choose (``on_ready`` sees the result).
         database: ``":memory:"`` or a SQLite file that keeps data between runs.
         token: Require ``Authorization: Bearer <token>``; None serves open mode (``?user_id=``).
+        rate_limit: pm-server's per-connection limit (its defaults); None turns it off.
         on_ready: Called once the server listens, e.g. to print its URL.
         stop: Set it to stop the server (tests, embedding); signals set it too.
     """
@@ -46,8 +49,11 @@ async def serve(
             loop.add_signal_handler(sig, stop_event.set)
             installed.append(sig)
     try:
-        async with PmTestServer(host=host, port=port, database=database, auth_token=token) as server:
-            logger.info("pm serve listening on %s (database %s)", server.url, database)
+        async with PmTestServer(
+            host=host, port=port, database=database, auth_token=token, rate_limit=rate_limit
+        ) as server:
+            limit = "off" if rate_limit is None else f"{rate_limit.burst} then 1 per {rate_limit.period:g} s"
+            logger.info("pm serve listening on %s (database %s, rate limit %s)", server.url, database, limit)
             if on_ready is not None:
                 on_ready(server)
             await stop_event.wait()

@@ -34,12 +34,22 @@ from google.protobuf.message import DecodeError
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
+from websockets.protocol import Event
 from websockets.http11 import Request, Response
 
 from projectmanagement_core.proto import messages_pb2 as pb
 from projectmanagement_services.testing.counters import ServerCounters
 from projectmanagement_services.testing.faults import ServerFaults
-from projectmanagement_services.testing.rate_limit import MAX_WARNINGS, TokenBucket, rate_limit_warning
+from projectmanagement_services.testing.rate_limit import (
+    CLOSE_CODE,
+    CLOSE_REASON,
+    PM_SERVER_RATE_LIMIT,
+    ConnectionRateLimiter,
+    RateLimit,
+    Verdict,
+    rate_limit_warning,
+)
 from projectmanagement_services.testing.request_handler import ENTITY_REQUESTS, RequestHandler, error_envelope
 from projectmanagement_services.testing.store import SqliteStore
 from projectmanagement_services.websocket.log_redaction import redacting_logger
@@ -66,8 +76,9 @@ class _Session:
         self.user_id = user_id
         self.subscriptions: set[str] = set()
         self.queue: asyncio.Queue[_Outbound] = asyncio.Queue()
-        self.bucket: TokenBucket | None = None
-        self.bucket_generation = -1
+        self.limiter: ConnectionRateLimiter | None = None
+        self.limiter_generation = -1
+        self.kick: asyncio.Task[None] | None = None  # a rate-limit close started from a control frame
         self.finished = asyncio.Event()
         self.task = asyncio.current_task()  # the connection handler, cancelled on drop/stop
 
@@ -95,6 +106,10 @@ class PmTestServer:
         database: ``":memory:"`` or a file path; a file keeps data across restarts and processes.
         auth_token: When set, ``Authorization: Bearer <token>`` is required (HTTP 401 otherwise).
         ssl: Serve ``wss://`` with this context.
+        rate_limit: pm-server's per-connection limiter (burst, then one frame per period); on by
+            default with pm-server's defaults (100, 60 s). ``None`` turns it off; tests that send
+            more than the burst on one connection say what they need. ``faults.rate_limit`` changes
+            it for a while.
         clock: Monotonic seconds, for the rate limiter.
         sleep: Used for the answer delay fault.
         now: Wall-clock Unix seconds, for timestamps.
@@ -108,6 +123,7 @@ class PmTestServer:
         auth_token: str | None = None,
         ssl: ssl_module.SSLContext | None = None,
         *,
+        rate_limit: RateLimit | None = PM_SERVER_RATE_LIMIT,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         now: Callable[[], float] = time.time,
@@ -127,7 +143,7 @@ class PmTestServer:
         self._sessions: set[_Session] = set()
         self._sessions_changed: asyncio.Condition | None = None
         self.counters = ServerCounters()
-        self.faults = ServerFaults(self)
+        self.faults = ServerFaults(self, rate_limit)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -183,6 +199,7 @@ class PmTestServer:
             ping_interval=None,  # pm-server never pings: liveness is the client's job
             compression=None,  # nor does it negotiate permessage-deflate
             logger=redacting_logger("websockets.server"),  # no bearer token in its handshake log
+            create_connection=_RateCountedConnection,  # pm-server counts ping/pong frames too
         )
         self._port = self._server.sockets[0].getsockname()[1]
         logger.debug("pm test server listening on %s", self.url)
@@ -282,10 +299,16 @@ class PmTestServer:
         self.counters.handshakes_accepted += 1
         await self._sessions_update(session, add=True)
         writer = asyncio.create_task(self._write(session))
+        if isinstance(connection, _RateCountedConnection):
+            connection.on_control_frame = lambda: self._admit_control_frame(session)
         logger.debug("connection open from %s as user %s", connection.remote_address, session.user_id)
         try:
             async for frame in connection:
-                if not await self._admit(session):
+                verdict = self._admit(session)
+                if verdict is Verdict.CLOSE:
+                    await self._kick(session)
+                    break
+                if verdict is Verdict.WARN:
                     continue
                 if isinstance(frame, str):
                     continue  # text from a client means nothing in this protocol
@@ -322,23 +345,33 @@ class PmTestServer:
                 if delivered is not None and not delivered.done():
                     delivered.set_result(None)
 
-    async def _admit(self, session: _Session) -> bool:
-        """pm-server's rate limit: False when the frame is rejected (and maybe the connection kicked)."""
+    def _admit(self, session: _Session) -> Verdict:
+        """pm-server's rate limit for one frame; a refusal short of the fifth is warned about here."""
         settings = self.faults.rate_limit_settings
         if settings is None:
-            return True
-        if session.bucket is None or session.bucket_generation != settings.generation:
-            session.bucket = TokenBucket(settings.burst, settings.refill_seconds, self._clock)
-            session.bucket_generation = settings.generation
-        if session.bucket.try_acquire():
-            return True
+            return Verdict.ACCEPT
+        if session.limiter is None or session.limiter_generation != settings.generation:
+            session.limiter = ConnectionRateLimiter(settings.limit, self._clock)
+            session.limiter_generation = settings.generation
+        verdict = session.limiter.check()
+        if verdict is Verdict.ACCEPT:
+            return verdict
         self.counters.rate_limited += 1
-        rejections = session.bucket.consecutive_rejections
-        session.send(rate_limit_warning(min(rejections, MAX_WARNINGS)))
-        if rejections >= MAX_WARNINGS:
-            await self._flush(session)
-            await session.connection.close(1008, "Rate limit exceeded")
-        return False
+        if verdict is Verdict.WARN:
+            session.send(rate_limit_warning(session.limiter.violations))
+        return verdict
+
+    def _admit_control_frame(self, session: _Session) -> None:
+        """A ping or pong frame costs a cell too; the fifth refusal closes from a task of its own."""
+        if self._admit(session) is Verdict.CLOSE and session.kick is None:
+            session.kick = asyncio.get_running_loop().create_task(self._kick(session))
+
+    async def _kick(self, session: _Session) -> None:
+        """As pm-server: what is queued goes out, then Close 1008 with its reason."""
+        self.counters.rate_limit_closes += 1
+        logger.debug("user %s was refused %s; closing with %d", session.user_id, CLOSE_REASON, CLOSE_CODE)
+        await self._flush(session)
+        await session.connection.close(CLOSE_CODE, CLOSE_REASON)
 
     async def _flush(self, session: _Session) -> None:
         """Wait until everything queued so far for ``session`` is written (or abandoned)."""
@@ -445,6 +478,19 @@ class PmTestServer:
             waits.append(delivered)
         if waits:
             await asyncio.gather(*waits)
+
+
+class _RateCountedConnection(ServerConnection):
+    """A ``ServerConnection`` that reports ping and pong frames, which websockets answers itself."""
+
+    on_control_frame: Callable[[], None] | None = None
+
+    def process_event(self, event: Event) -> None:
+        if isinstance(event, Frame) and event.opcode in (Opcode.PING, Opcode.PONG):
+            hook = self.on_control_frame
+            if hook is not None:
+                hook()
+        super().process_event(event)
 
 
 def _bearer_token(headers: Headers) -> str | None:
