@@ -52,9 +52,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"pm serve: {exc}", file=sys.stderr)
         return 2
-    asyncio.run(
-        serve(args.host, args.port, args.database, args.token, rate_limit=limit, on_ready=announce)
-    )
+    asyncio.run(serve(args.host, args.port, args.database, args.token, rate_limit=limit, on_ready=announce))
     print("pm serve: stopped", flush=True)
     return 0
 
@@ -89,7 +87,9 @@ def _add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         metavar="SECONDS",
         help="then one more frame per this many seconds, as pm-server's window_secs (default: %(default)s)",
     )
-    parser.add_argument("--no-rate-limit", action="store_true", help="do not rate-limit (pm-server always does)")
+    parser.add_argument(
+        "--no-rate-limit", action="store_true", help="do not rate-limit (pm-server always does)"
+    )
     parser.add_argument(
         "--log-level",
         choices=_LOG_LEVELS,

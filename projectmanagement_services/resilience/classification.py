@@ -24,6 +24,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from projectmanagement_core.exceptions import (
     ConnectionException,
     ErrorCode,
+    RateLimitClosedException,
     RequestTimeoutException,
     ServerRejectedException,
 )
@@ -70,8 +71,13 @@ def is_breaker_failure(exc: BaseException) -> bool:
     an answer we cannot classify is not evidence of health). Not failures: answers that prove the
     server is working (VALIDATION_ERROR, NOT_FOUND, UNAUTHORIZED, CONFLICT, DELETE_BLOCKED, ...),
     client-side ``ValidationException``, ``CircuitOpenException``, cancellation, and exceptions
-    this library does not know (see the module docstring for why).
+    this library does not know (see the module docstring for why), and a rate-limit close
+    (``RateLimitClosedException``: the server is up and policing this client's traffic; a client
+    kicked for its own rate must not open the breaker for every caller). ``RateLimitExceededException``
+    (the client's own limiter) is neither transient nor a failure.
     """
     if isinstance(exc, ServerRejectedException):
         return exc.code not in ErrorCode.HEALTHY
+    if isinstance(exc, RateLimitClosedException):
+        return False
     return is_transient(exc)

@@ -183,7 +183,9 @@ class ServerFaults:
             yield
         finally:
             self._generation += 1
-            self._rate_limit = None if previous is None else RateLimitSettings(previous.limit, self._generation)
+            self._rate_limit = (
+                None if previous is None else RateLimitSettings(previous.limit, self._generation)
+            )
 
     def set_rate_limit(self, burst: int | None, period: float = 60.0) -> None:
         """Change the limiter (fresh buckets for every connection), or turn it off with ``burst=None``."""
@@ -199,7 +201,9 @@ class ServerFaults:
         self._delay = 0.0
         self._generation += 1
         configured = self._configured
-        self._rate_limit = None if configured is None else RateLimitSettings(configured.limit, self._generation)
+        self._rate_limit = (
+            None if configured is None else RateLimitSettings(configured.limit, self._generation)
+        )
 
     # ------------------------------------------------------------------ consulted by the server
 

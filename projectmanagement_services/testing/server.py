@@ -35,8 +35,8 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
-from websockets.protocol import Event
 from websockets.http11 import Request, Response
+from websockets.protocol import Event
 
 from projectmanagement_core.proto import messages_pb2 as pb
 from projectmanagement_services.testing.counters import ServerCounters

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
@@ -93,7 +95,7 @@ def test_bucket_follows_governor_gcra_for_a_long_run() -> None:
         clock.advance(0.5)
     assert accepted[:3] == [0.0, 0.5, 1.0]
     assert accepted[3:6] == [2.0, 4.0, 6.0]  # the tat from three cells at 0..1 s is 6 s: 2, 4, 6 conform
-    gaps = {round(b - a, 6) for a, b in zip(accepted[3:], accepted[4:], strict=False)}
+    gaps = {round(b - a, 6) for a, b in itertools.pairwise(accepted[3:])}
     assert gaps == {2.0}
 
 
