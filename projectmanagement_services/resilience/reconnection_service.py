@@ -189,6 +189,11 @@ class ReconnectionService:
     def options(self) -> ReconnectionOptions:
         return self._options
 
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        """The limiter whose period a reconnect after a rate-limit close waits out (None: none)."""
+        return self._rate_limiter
+
     async def wait_idle(self) -> None:
         """Wait until no reconnect loop runs (returns at once when none does)."""
         task = self._task

@@ -211,6 +211,11 @@ class WebSocketClient:
         return self._warnings_received
 
     @property
+    def rate_limiter(self) -> SendGate | None:
+        """What paces this client's frames (None: nothing does)."""
+        return self._gate
+
+    @property
     def heartbeat_pings_skipped(self) -> int:
         """Heartbeat pings not sent because the rate limiter had no free slot at the time."""
         return self._pings_skipped
