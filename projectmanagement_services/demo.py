@@ -51,6 +51,7 @@ from projectmanagement_core.exceptions import (
     CircuitOpenException,
     ErrorCode,
     ProjectManagementException,
+    RateLimitExceededException,
     ServerRejectedException,
     VersionConflictException,
 )
@@ -101,6 +102,16 @@ FAULT_KINDS: Final[Mapping[str, int]] = {
     "error_burst": 3,
     "malformed_frame": 2,
 }
+#: The server's rate limit for the whole run (pm-server's bucket, at a demo's pace): a burst of 100
+#: frames per connection, then one per 4 ms (250 a second). The clients are configured with the same.
+DEMO_RATE_LIMIT_BURST: Final = 100
+DEMO_RATE_LIMIT_PERIOD_S: Final = 0.004
+#: The rate-limit phase (``rate_limit_squeeze``, once a run, at this share of the duration): for
+#: ``_SQUEEZE_S`` the server allows only half the rate it advertised (the clients are not told; they
+#: learn it from the server's warnings).
+_SQUEEZE_AT: Final = 0.4
+_SQUEEZE_S: Final = 1.5
+_SQUEEZE_FACTOR: Final = 2.0
 _MAX_OWNED_ITEMS: Final = 5  # per worker, so resync lists stay small and memory stays flat
 _COMMAND_TIMEOUT_S: Final = 30.0
 _SETTLE_TIMEOUT_S: Final = 60.0
@@ -117,7 +128,7 @@ class Fault:
     """One scheduled fault: when (seconds after the start), what, and how much.
 
     ``amount``: seconds of downtime for a restart, answers for ``swallow_answers``, failed requests
-    for ``error_burst``; unused otherwise.
+    for ``error_burst``, seconds of a halved rate limit for ``rate_limit_squeeze``; unused otherwise.
     """
 
     at_s: float
@@ -126,7 +137,10 @@ class Fault:
 
 
 def fault_schedule(duration_s: float, seed: int) -> list[Fault]:
-    """The faults of one run: a pure function of duration and seed, so a failing run can be replayed."""
+    """The faults of one run: a pure function of duration and seed, so a failing run can be replayed.
+
+    Random faults drawn from ``FAULT_KINDS``, plus one rate-limit phase at 40 % of the run.
+    """
     rng = random.Random(seed)
     kinds = list(FAULT_KINDS)
     weights = [FAULT_KINDS[k] for k in kinds]
@@ -144,7 +158,8 @@ def fault_schedule(duration_s: float, seed: int) -> list[Fault]:
             amount = 0.0
         faults.append(Fault(round(at, 3), kind, amount))
         at += rng.uniform(0.6, 2.0)
-    return faults
+    squeeze = Fault(round(duration_s * _SQUEEZE_AT, 3), "rate_limit_squeeze", _SQUEEZE_S)
+    return sorted([*faults, squeeze], key=lambda fault: fault.at_s)
 
 
 # -- the server in a child process ------------------------------------------------------------------
@@ -224,9 +239,11 @@ class ServerProcess:
 
 async def _control_server(database: str) -> None:
     """Child side of ``ServerProcess``: serve, and apply one command per stdin line."""
-    from projectmanagement_services.testing import PmTestServer
+    from projectmanagement_services.testing import PmTestServer, RateLimit
 
-    server = PmTestServer(database=database)
+    server = PmTestServer(
+        database=database, rate_limit=RateLimit(DEMO_RATE_LIMIT_BURST, DEMO_RATE_LIMIT_PERIOD_S)
+    )
     await server.start()
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -261,6 +278,13 @@ async def _apply(server: Any, command: dict[str, Any]) -> dict[str, Any]:
         )
     elif op == "malformed":
         await faults.send_malformed()
+    elif op == "squeeze":
+        period = DEMO_RATE_LIMIT_PERIOD_S * _SQUEEZE_FACTOR
+        faults.set_rate_limit(DEMO_RATE_LIMIT_BURST, period)
+        loop = asyncio.get_running_loop()
+        loop.call_later(
+            float(command["for_s"]), faults.set_rate_limit, DEMO_RATE_LIMIT_BURST, DEMO_RATE_LIMIT_PERIOD_S
+        )
     elif op == "clear":
         faults.clear()
     elif op == "items":
@@ -272,6 +296,8 @@ async def _apply(server: Any, command: dict[str, Any]) -> dict[str, Any]:
             "creates_applied": counters.creates_applied,
             "replays_served": counters.replays_served,
             "handshakes_accepted": counters.handshakes_accepted,
+            "rate_limited": counters.rate_limited,
+            "rate_limit_closes": counters.rate_limit_closes,
         }
     else:
         raise ValueError(f"unknown command {op!r}")
@@ -308,6 +334,8 @@ _DEMO_TIMINGS: Final[Mapping[str, Mapping[str, object]]] = {
         "MaxDelay": timedelta(seconds=1),
         "StableAfter": timedelta(seconds=2),
     },
+    # The embedded server's own limit: a client that knows its server's limit is never refused.
+    "RateLimit": {"Burst": DEMO_RATE_LIMIT_BURST, "Period": timedelta(seconds=DEMO_RATE_LIMIT_PERIOD_S)},
 }
 
 
@@ -496,6 +524,16 @@ class ChaosReport:
     server_items: int = 0
     expected_items: int = 0
     server_replays: int = 0
+    #: The server's rate limit, as the output states it.
+    rate_limit: str = (
+        f"{DEMO_RATE_LIMIT_BURST} frames, then 1 per {DEMO_RATE_LIMIT_PERIOD_S * 1000:g} ms, per connection"
+    )
+    #: Frames the server refused (warnings the clients received) and connections it kicked (1008).
+    rate_limit_refusals: int = 0
+    rate_limit_closes: int = 0
+    #: Sends that waited for a rate-limit slot, and the seconds they waited in all (both clients).
+    throttled_sends: int = 0
+    throttled_s: float = 0.0
     operations_measured: int = 0
     rss_growth_bytes: int | None = None
     elapsed_s: float = 0.0
@@ -750,6 +788,11 @@ class _Run:
             report.frames_dropped = Counter(writer.inner.frames_dropped) + Counter(
                 subscriber.inner.frames_dropped
             )
+            for stack in (writer, subscriber):
+                limiter = stack.container.rate_limiter()
+                report.rate_limit_refusals += limiter.refusals_seen
+                report.throttled_sends += limiter.waits
+                report.throttled_s += limiter.throttled_seconds
 
     # -- chaos phase -----------------------------------------------------------------------------
     async def _chaos(self, writer: ResilientStack, project_id: UUID) -> None:
@@ -811,6 +854,7 @@ class _Run:
             "swallow_answers": lambda f: {"op": "swallow", "n": int(f.amount)},
             "error_burst": lambda f: {"op": "fail", "n": int(f.amount)},
             "malformed_frame": lambda f: {"op": "malformed"},
+            "rate_limit_squeeze": lambda f: {"op": "squeeze", "for_s": f.amount},
         }
         for fault in schedule:
             wait = self.started + fault.at_s - time.monotonic()
@@ -865,7 +909,7 @@ class _Run:
                 )
                 pause = (
                     min(exc.retry_after.total_seconds(), 1.0)
-                    if isinstance(exc, CircuitOpenException)
+                    if isinstance(exc, CircuitOpenException | RateLimitExceededException)
                     else 0.02
                 )
                 with contextlib.suppress(TimeoutError):
@@ -998,6 +1042,13 @@ class _Run:
             self.check(f"no pending requests left ({name})", pending == 0, f"{pending} pending")
         counters = await self.server.command("counters")
         self.report.server_replays = int(counters["replays_served"])
+        closes = int(counters["rate_limit_closes"])
+        self.report.rate_limit_closes = closes
+        self.check(
+            "no 1008 close caused by the clients' own traffic",
+            closes == 0,
+            f"{closes} connection(s) kicked; {counters['rate_limited']} frame(s) refused",
+        )
 
 
 async def _until_done(operation: Callable[[], Any], deadline: float) -> Any:
@@ -1005,7 +1056,7 @@ async def _until_done(operation: Callable[[], Any], deadline: float) -> Any:
     while True:
         try:
             return await operation()
-        except CircuitOpenException as exc:
+        except (CircuitOpenException, RateLimitExceededException) as exc:
             wait = exc.retry_after.total_seconds()
         except Exception as exc:
             if not is_transient(exc):

@@ -14,8 +14,8 @@ senders are served in order and the schedule is exact under a fake clock.
 - pm-server gives each connection a fresh bucket, so ``reset()`` on every (re)connect.
 - A server warning or a 1008 rate-limit close means the server's limit is lower than these
   options: the limiter empties its bucket and halves its burst and its rate (at most once per
-  period, so the warnings for frames already in flight count as one lesson); what it learned is
-  kept for the life of the client.
+  period, and never twice within 0.5 s, so the warnings for frames already in flight count as one
+  lesson); what it learned is kept for the life of the client.
 - A slot that is waited for is taken a small safety margin late (5 % of the period, at least
   10 ms), because the server judges a frame when it reads it, a little after it was sent.
 """
@@ -39,6 +39,9 @@ __all__ = ["MAX_SLOWDOWN", "RateLimiter", "unbounded_rate_limit_wait"]
 #: The learned period never grows beyond this multiple of the configured one.
 MAX_SLOWDOWN: Final = 64
 _MIN_MARGIN: Final = 0.010
+#: A new lesson needs this long (or a period, if longer) since the last: warnings for frames that
+#: were already in flight when the client slowed down must not slow it down again.
+_LESSON_WINDOW: Final = 0.5
 _MARGIN_SHARE: Final = 0.05
 
 
@@ -222,7 +225,7 @@ class RateLimiter:
         if not self.enabled:
             return
         now = self._clock()
-        if now - self._last_lesson >= self._period:
+        if now - self._last_lesson >= max(self._period, _LESSON_WINDOW):
             self._last_lesson = now
             self._burst = max(1, self._burst // 2)
             ceiling = self._options.period.total_seconds() * MAX_SLOWDOWN
