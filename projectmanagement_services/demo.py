@@ -136,10 +136,11 @@ class Fault:
     amount: float = 0.0
 
 
-def fault_schedule(duration_s: float, seed: int) -> list[Fault]:
+def fault_schedule(duration_s: float, seed: int, *, rate_limit_phase: bool = True) -> list[Fault]:
     """The faults of one run: a pure function of duration and seed, so a failing run can be replayed.
 
-    Random faults drawn from ``FAULT_KINDS``, plus one rate-limit phase at 40 % of the run.
+    Random faults drawn from ``FAULT_KINDS``, plus (``rate_limit_phase``) one rate-limit phase at
+    40 % of the run.
     """
     rng = random.Random(seed)
     kinds = list(FAULT_KINDS)
@@ -158,8 +159,9 @@ def fault_schedule(duration_s: float, seed: int) -> list[Fault]:
             amount = 0.0
         faults.append(Fault(round(at, 3), kind, amount))
         at += rng.uniform(0.6, 2.0)
-    squeeze = Fault(round(duration_s * _SQUEEZE_AT, 3), "rate_limit_squeeze", _SQUEEZE_S)
-    return sorted([*faults, squeeze], key=lambda fault: fault.at_s)
+    if rate_limit_phase:
+        faults.append(Fault(round(duration_s * _SQUEEZE_AT, 3), "rate_limit_squeeze", _SQUEEZE_S))
+    return sorted(faults, key=lambda fault: fault.at_s)
 
 
 # -- the server in a child process ------------------------------------------------------------------
@@ -173,8 +175,9 @@ class ServerProcess:
     ``counters``. One command runs at a time, in order.
     """
 
-    def __init__(self, database: Path, stderr_path: Path) -> None:
+    def __init__(self, database: Path, stderr_path: Path, *, rate_limited: bool = True) -> None:
         self._database = database
+        self._rate_limited = rate_limited
         self._stderr_path = stderr_path
         self._process: asyncio.subprocess.Process | None = None
         self._lock = asyncio.Lock()
@@ -188,6 +191,7 @@ class ServerProcess:
                 "projectmanagement_services.demo",
                 "--control-server",
                 str(self._database),
+                *([] if self._rate_limited else ["--no-rate-limit"]),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=stderr,
@@ -237,13 +241,12 @@ class ServerProcess:
             return None
 
 
-async def _control_server(database: str) -> None:
+async def _control_server(database: str, rate_limited: bool = True) -> None:
     """Child side of ``ServerProcess``: serve, and apply one command per stdin line."""
     from projectmanagement_services.testing import PmTestServer, RateLimit
 
-    server = PmTestServer(
-        database=database, rate_limit=RateLimit(DEMO_RATE_LIMIT_BURST, DEMO_RATE_LIMIT_PERIOD_S)
-    )
+    limit = RateLimit(DEMO_RATE_LIMIT_BURST, DEMO_RATE_LIMIT_PERIOD_S) if rate_limited else None
+    server = PmTestServer(database=database, rate_limit=limit)
     await server.start()
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -670,8 +673,10 @@ class _Run:
         workdir: Path,
         on_event: Callable[[ChaosEvent], None] | None = None,
         settings: AppSettings | None = None,
+        rate_limited: bool = True,
     ) -> None:
         self.duration_s = duration_s
+        self.rate_limited = rate_limited
         self.seed = seed
         self.workers = workers
         self.on_progress = on_progress
@@ -679,10 +684,14 @@ class _Run:
         self.settings = settings
         self.workdir = workdir
         self.report = ChaosReport(seed=seed, duration_s=duration_s, workers=workers)
+        if not rate_limited:
+            self.report.rate_limit = "off"
         self.ledger = _Ledger()
         self.user_id = uuid.UUID(int=random.Random(seed).getrandbits(128), version=4)
         self.stop = asyncio.Event()
-        self.server = ServerProcess(workdir / "chaos.db", workdir / "server.stderr")
+        self.server = ServerProcess(
+            workdir / "chaos.db", workdir / "server.stderr", rate_limited=rate_limited
+        )
         self.started = 0.0
 
     def check(self, name: str, passed: bool, detail: str = "") -> None:
@@ -742,9 +751,11 @@ class _Run:
         ``pm.demo.client`` (writer or subscriber) on the telemetry resource keeps the two clients'
         metric streams apart at a collector.
         """
-        role_attribute = {
+        role_attribute: dict[str, Any] = {
             "ProjectManagement": {"Telemetry": {"ResourceAttributes": {"pm.demo.client": role}}}
         }
+        if not self.rate_limited:
+            role_attribute["ProjectManagement"]["RateLimit"] = {"Burst": None}
         return build_resilient_stack(
             demo_settings(self.server.url, self.user_id, self.settings, overrides=role_attribute)
         )
@@ -801,7 +812,10 @@ class _Run:
         async with asyncio.TaskGroup() as group:
             for index in range(self.workers):
                 group.create_task(self._worker(writer, project_id, index), name=f"chaos-worker-{index}")
-            group.create_task(self._inject(fault_schedule(self.duration_s, self.seed)), name="chaos-faults")
+            group.create_task(
+                self._inject(fault_schedule(self.duration_s, self.seed, rate_limit_phase=self.rate_limited)),
+                name="chaos-faults",
+            )
             group.create_task(self._clock(writer, warmup_s), name="chaos-clock")
 
     async def _clock(self, writer: ResilientStack, warmup_s: float) -> None:
@@ -1106,8 +1120,12 @@ async def run_chaos(
     on_progress: Callable[[ChaosProgress], None] | None = None,
     on_event: Callable[[ChaosEvent], None] | None = None,
     settings: AppSettings | None = None,
+    rate_limited: bool = True,
 ) -> ChaosReport:
     """Run the chaos soak for ``duration_s`` seconds with the fault schedule of ``seed``.
+
+    ``rate_limited``: the server limits each connection (``DEMO_RATE_LIMIT_*``), the clients mirror
+    it, and the schedule has a rate-limit phase; False (a throughput soak) turns all three off.
 
     Both clients come from the DI container, built from ``settings`` (the user's, e.g. loaded with
     ``AppSettings.load``; code defaults when None) with ``demo_settings``' layer on top: so their
@@ -1122,10 +1140,11 @@ async def run_chaos(
         raise ValueError("workers must be >= 1")
     started = time.monotonic()
     async with _workdir() as workdir:
-        report = await _Run(duration_s, seed, workers, on_progress, workdir, on_event, settings).execute()
+        run = _Run(duration_s, seed, workers, on_progress, workdir, on_event, settings, rate_limited)
+        report = await run.execute()
     report.elapsed_s = time.monotonic() - started
     return report
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--control-server"]:
-    asyncio.run(_control_server(sys.argv[2]))
+    asyncio.run(_control_server(sys.argv[2], rate_limited="--no-rate-limit" not in sys.argv[3:]))
