@@ -106,12 +106,13 @@ FAULT_KINDS: Final[Mapping[str, int]] = {
 #: frames per connection, then one per 4 ms (250 a second). The clients are configured with the same.
 DEMO_RATE_LIMIT_BURST: Final = 100
 DEMO_RATE_LIMIT_PERIOD_S: Final = 0.004
-#: The rate-limit phase (``rate_limit_squeeze``, once a run, at this share of the duration): for
-#: ``_SQUEEZE_S`` the server allows only half the rate it advertised (the clients are not told; they
-#: learn it from the server's warnings).
-_SQUEEZE_AT: Final = 0.4
-_SQUEEZE_S: Final = 1.5
-_SQUEEZE_FACTOR: Final = 2.0
+#: The rate-limit phase (``rate_limit_burst``, once a run, at this share of the duration): for
+#: ``_BURST_S`` the writer's client also serves ``_BURST_READERS`` readers that ask as fast as they
+#: can, far beyond the server's limit. Its rate limiter makes the surplus wait (or fail fast when the
+#: wait would pass RequestTimeout): the server refuses nothing and kicks no one.
+_BURST_AT: Final = 0.4
+_BURST_S: Final = 1.5
+_BURST_READERS: Final = 20
 _MAX_OWNED_ITEMS: Final = 5  # per worker, so resync lists stay small and memory stays flat
 _COMMAND_TIMEOUT_S: Final = 30.0
 _SETTLE_TIMEOUT_S: Final = 60.0
@@ -128,7 +129,8 @@ class Fault:
     """One scheduled fault: when (seconds after the start), what, and how much.
 
     ``amount``: seconds of downtime for a restart, answers for ``swallow_answers``, failed requests
-    for ``error_burst``, seconds of a halved rate limit for ``rate_limit_squeeze``; unused otherwise.
+    for ``error_burst``, seconds of reads beyond the rate limit for ``rate_limit_burst``; unused
+    otherwise.
     """
 
     at_s: float
@@ -160,7 +162,7 @@ def fault_schedule(duration_s: float, seed: int, *, rate_limit_phase: bool = Tru
         faults.append(Fault(round(at, 3), kind, amount))
         at += rng.uniform(0.6, 2.0)
     if rate_limit_phase:
-        faults.append(Fault(round(duration_s * _SQUEEZE_AT, 3), "rate_limit_squeeze", _SQUEEZE_S))
+        faults.append(Fault(round(duration_s * _BURST_AT, 3), "rate_limit_burst", _BURST_S))
     return sorted(faults, key=lambda fault: fault.at_s)
 
 
@@ -281,13 +283,6 @@ async def _apply(server: Any, command: dict[str, Any]) -> dict[str, Any]:
         )
     elif op == "malformed":
         await faults.send_malformed()
-    elif op == "squeeze":
-        period = DEMO_RATE_LIMIT_PERIOD_S * _SQUEEZE_FACTOR
-        faults.set_rate_limit(DEMO_RATE_LIMIT_BURST, period)
-        loop = asyncio.get_running_loop()
-        loop.call_later(
-            float(command["for_s"]), faults.set_rate_limit, DEMO_RATE_LIMIT_BURST, DEMO_RATE_LIMIT_PERIOD_S
-        )
     elif op == "clear":
         faults.clear()
     elif op == "items":
@@ -537,6 +532,8 @@ class ChaosReport:
     #: Sends that waited for a rate-limit slot, and the seconds they waited in all (both clients).
     throttled_sends: int = 0
     throttled_s: float = 0.0
+    #: Sends refused by the clients' own limiter: their slot was further away than RequestTimeout.
+    rate_limit_fail_fasts: int = 0
     operations_measured: int = 0
     rss_growth_bytes: int | None = None
     elapsed_s: float = 0.0
@@ -689,6 +686,8 @@ class _Run:
         self.ledger = _Ledger()
         self.user_id = uuid.UUID(int=random.Random(seed).getrandbits(128), version=4)
         self.stop = asyncio.Event()
+        self.writer: ResilientStack | None = None  # set when the chaos starts (the read burst uses it)
+        self.project_id: UUID | None = None
         self.server = ServerProcess(
             workdir / "chaos.db", workdir / "server.stderr", rate_limited=rate_limited
         )
@@ -804,10 +803,12 @@ class _Run:
                 report.rate_limit_refusals += limiter.refusals_seen
                 report.throttled_sends += limiter.waits
                 report.throttled_s += limiter.throttled_seconds
+                report.rate_limit_fail_fasts += limiter.fail_fasts
 
     # -- chaos phase -----------------------------------------------------------------------------
     async def _chaos(self, writer: ResilientStack, project_id: UUID) -> None:
         self.started = time.monotonic()
+        self.writer, self.project_id = writer, project_id
         warmup_s = min(10.0, self.duration_s * 0.2)
         async with asyncio.TaskGroup() as group:
             for index in range(self.workers):
@@ -868,8 +869,8 @@ class _Run:
             "swallow_answers": lambda f: {"op": "swallow", "n": int(f.amount)},
             "error_burst": lambda f: {"op": "fail", "n": int(f.amount)},
             "malformed_frame": lambda f: {"op": "malformed"},
-            "rate_limit_squeeze": lambda f: {"op": "squeeze", "for_s": f.amount},
         }
+        bursts: list[asyncio.Task[None]] = []
         for fault in schedule:
             wait = self.started + fault.at_s - time.monotonic()
             if wait > 0:
@@ -879,8 +880,30 @@ class _Run:
             if self.stop.is_set():
                 return
             self.event("fault", fault.kind, amount=fault.amount)
-            await self.server.command(**commands[fault.kind](fault))
+            if fault.kind == "rate_limit_burst":
+                bursts.append(asyncio.create_task(self._read_burst(fault.amount), name="chaos-read-burst"))
+            else:
+                await self.server.command(**commands[fault.kind](fault))
             self.report.faults[fault.kind] += 1
+        if bursts:
+            await asyncio.gather(*bursts)
+
+    async def _read_burst(self, seconds: float) -> None:
+        """Readers beyond the rate limit through the writer's client (not its breaker: the phase is
+        about pacing). Their reads wait for slots or fail fast; other failures are the chaos's."""
+        assert self.writer is not None
+        assert self.project_id is not None
+        client, project_id = self.writer.inner, self.project_id
+        deadline = time.monotonic() + seconds
+
+        async def reader() -> None:
+            while time.monotonic() < deadline and not self.stop.is_set():
+                try:
+                    await client.get_work_items(project_id)
+                except ProjectManagementException:
+                    await asyncio.sleep(0.01)
+
+        await asyncio.gather(*(reader() for _ in range(_BURST_READERS)))
 
     async def _worker(self, writer: ResilientStack, project_id: UUID, index: int) -> None:
         rng = random.Random(self.seed * 1_000_003 + index)

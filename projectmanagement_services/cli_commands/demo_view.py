@@ -192,6 +192,9 @@ def _resilience_table(report: ChaosReport, recorder: DemoRecorder) -> Table:
         "rate limit: throttled (sends that waited, summed wait)",
         f"{report.throttled_sends}, {report.throttled_s:.2f} s",
     )
+    table.add_row(
+        "rate limit: sends failed fast (slot beyond RequestTimeout)", str(report.rate_limit_fail_fasts)
+    )
     latency = recorder.latency
     if latency is not None:
         table.add_row("latency p50 / p99 (acknowledged)", f"{_ms(latency.p50)} / {_ms(latency.p99)}")
@@ -273,6 +276,7 @@ def report_as_json(report: ChaosReport, recorder: DemoRecorder, passed: bool) ->
             "closes": report.rate_limit_closes,
             "throttled_sends": report.throttled_sends,
             "throttled_s": report.throttled_s,
+            "fail_fasts": report.rate_limit_fail_fasts,
         },
         "server_items": report.server_items,
         "expected_items": report.expected_items,

@@ -15,9 +15,11 @@ senders are served in order and the schedule is exact under a fake clock.
 - A server warning or a 1008 rate-limit close means the server's limit is lower than these
   options: the limiter empties its bucket and halves its burst and its rate (at most once per
   period, and never twice within 0.5 s, so the warnings for frames already in flight count as one
-  lesson); what it learned is kept for the life of the client.
+  lesson). After 30 s (or 20 periods, if longer) without a refusal, one lesson is undone (burst
+  doubled, period halved, never beyond the options): a server that really is lower teaches again.
 - A slot that is waited for is taken a small safety margin late (5 % of the period, at least
-  10 ms), because the server judges a frame when it reads it, a little after it was sent.
+  25 ms), because the server judges a frame when it reads it, a little after it was sent; the
+  margin delays that send, not the schedule, so it costs latency, not throughput.
 """
 
 from __future__ import annotations
@@ -38,10 +40,14 @@ __all__ = ["MAX_SLOWDOWN", "RateLimiter", "unbounded_rate_limit_wait"]
 
 #: The learned period never grows beyond this multiple of the configured one.
 MAX_SLOWDOWN: Final = 64
-_MIN_MARGIN: Final = 0.010
+_MIN_MARGIN: Final = 0.025
 #: A new lesson needs this long (or a period, if longer) since the last: warnings for frames that
 #: were already in flight when the client slowed down must not slow it down again.
 _LESSON_WINDOW: Final = 0.5
+#: Without a refusal for this long (or 20 periods, if longer), a lesson is undone one step: a
+#: single refusal from latency jitter must not halve the client's rate for the rest of its life.
+_RECOVERY_WINDOW: Final = 30.0
+_RECOVERY_PERIODS: Final = 20
 _MARGIN_SHARE: Final = 0.05
 
 
@@ -153,6 +159,7 @@ class RateLimiter:
         if not self.enabled:
             return True
         now = self._clock()
+        self._recover(now)
         tat = max(self._tat, now)
         if tat - self._tau > now:
             return False
@@ -193,6 +200,7 @@ class RateLimiter:
 
     def _reserve(self, operation: str, timeout: timedelta | None, budget: float | None) -> float:
         now = self._clock()
+        self._recover(now)
         tat = max(self._tat, now)
         wait = max(tat - self._tau - now, 0.0)
         if wait > 0.0:
@@ -231,3 +239,15 @@ class RateLimiter:
             ceiling = self._options.period.total_seconds() * MAX_SLOWDOWN
             self._period = min(self._period * 2, ceiling)
         self._tat = max(self._tat, now + self._tau + self._period)
+
+    def _recover(self, now: float) -> None:
+        """Undo one lesson after a quiet spell (called when a slot is taken)."""
+        configured_burst = self._options.burst or 1
+        configured_period = self._options.period.total_seconds()
+        if self._burst >= configured_burst and self._period <= configured_period:
+            return
+        if now - self._last_lesson < max(_RECOVERY_WINDOW, _RECOVERY_PERIODS * self._period):
+            return
+        self._last_lesson = now
+        self._burst = min(configured_burst, self._burst * 2)
+        self._period = max(configured_period, self._period / 2)

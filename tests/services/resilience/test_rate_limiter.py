@@ -89,8 +89,8 @@ async def test_a_resync_larger_than_the_burst_is_never_refused_by_pm_servers_buc
             time.advance(0.0005)  # the answer's round trip
     assert refused == 0
     assert len(time.sleeps) == 280
-    # Paced, not stalled: one slot per period; the 10 ms margin delays the sends, not the schedule.
-    assert time.now == pytest.approx(280 * 0.05 + 0.01 + 0.0005, abs=0.002)
+    # Paced, not stalled: one slot per period; the 25 ms margin delays the sends, not the schedule.
+    assert time.now == pytest.approx(280 * 0.05 + 0.025 + 0.0005, abs=0.002)
 
 
 async def test_a_wait_longer_than_the_timeout_fails_fast_and_reserves_nothing() -> None:
@@ -219,3 +219,24 @@ def test_options_follow_pm_server_defaults_and_ranges() -> None:
         RateLimitOptions(period=timedelta(hours=2))
     with pytest.raises(ValueError, match="positive"):
         RateLimitOptions(period=timedelta(0))
+
+
+async def test_a_quiet_spell_undoes_one_lesson_at_a_time() -> None:
+    time = RecordingSleep()
+    bucket = limiter(20, 1.0, time)
+    bucket.record_refusal()
+    time.now += 2.0  # one learned period later: a new lesson
+    bucket.record_refusal()
+    assert (bucket.burst, bucket.period) == (5, timedelta(seconds=4))
+    time.now += 79.0  # 20 periods of 4 s have not passed since the last lesson
+    bucket.try_acquire()
+    assert (bucket.burst, bucket.period) == (5, timedelta(seconds=4))
+    time.now += 1.0
+    bucket.try_acquire()
+    assert (bucket.burst, bucket.period) == (10, timedelta(seconds=2))
+    time.now += 40.0  # max(30 s, 20 x 2 s)
+    await bucket.acquire("Op", LONG)
+    assert (bucket.burst, bucket.period) == (20, timedelta(seconds=1))
+    time.now += 1000.0
+    bucket.try_acquire()
+    assert (bucket.burst, bucket.period) == (20, timedelta(seconds=1))  # never beyond the options
