@@ -17,9 +17,10 @@ senders are served in order and the schedule is exact under a fake clock.
   period, and never twice within 0.5 s, so the warnings for frames already in flight count as one
   lesson). After 30 s (or 20 periods, if longer) without a refusal, one lesson is undone (burst
   doubled, period halved, never beyond the options): a server that really is lower teaches again.
-- A slot that is waited for is taken a small safety margin late (5 % of the period, at least
-  25 ms), because the server judges a frame when it reads it, a little after it was sent; the
-  margin delays that send, not the schedule, so it costs latency, not throughput.
+- Every slot but those of a full bucket is taken a small safety margin late (5 % of the period,
+  at least 50 ms): the server starts its bucket when it reads the first frame, a little after the
+  client sent it, so the client's slots come that much early. The margin delays the send, not the
+  schedule: it costs the last cell or so of a burst and some latency, not throughput.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ __all__ = ["MAX_SLOWDOWN", "RateLimiter", "unbounded_rate_limit_wait"]
 
 #: The learned period never grows beyond this multiple of the configured one.
 MAX_SLOWDOWN: Final = 64
-_MIN_MARGIN: Final = 0.025
+_MIN_MARGIN: Final = 0.050
 #: A new lesson needs this long (or a period, if longer) since the last: warnings for frames that
 #: were already in flight when the client slowed down must not slow it down again.
 _LESSON_WINDOW: Final = 0.5
@@ -139,14 +140,16 @@ class RateLimiter:
     def _tau(self) -> float:
         return self._period * (self._burst - 1)
 
-    def _margin(self) -> float:
-        return max(_MIN_MARGIN, _MARGIN_SHARE * self._period)
+    def _margin(self, now: float) -> float:
+        """The safety margin, except on a full bucket (the server's is as full: nothing to fear)."""
+        return max(_MIN_MARGIN, _MARGIN_SHARE * self._period) if self._tat > now else 0.0
 
     def seconds_until_available(self) -> float:
         """How long until a slot is free (0 when one is free now, or when limiting is off)."""
         if not self.enabled:
             return 0.0
-        return max(self._tat - self._tau - self._clock(), 0.0)
+        now = self._clock()
+        return max(max(self._tat, now) - self._tau + self._margin(now) - now, 0.0)
 
     # -- taking slots ----------------------------------------------------------------------------
     def reset(self) -> None:
@@ -161,7 +164,7 @@ class RateLimiter:
         now = self._clock()
         self._recover(now)
         tat = max(self._tat, now)
-        if tat - self._tau > now:
+        if tat - self._tau + self._margin(now) > now:
             return False
         self._tat = tat + self._period
         return True
@@ -202,9 +205,7 @@ class RateLimiter:
         now = self._clock()
         self._recover(now)
         tat = max(self._tat, now)
-        wait = max(tat - self._tau - now, 0.0)
-        if wait > 0.0:
-            wait += self._margin()
+        wait = max(tat - self._tau + self._margin(now) - now, 0.0)
         if budget is not None and wait > budget:
             self.fail_fasts += 1
             raise RateLimitExceededException(timedelta(seconds=wait), operation, timeout)

@@ -41,7 +41,6 @@ async def test_a_run_reports_the_limit_and_is_never_kicked() -> None:
     assert report.passed, report.failed_checks
     assert report.faults["rate_limit_burst"] == 1
     assert report.throttled_sends > 0  # the burst went beyond the limit: the limiter made it wait
-    assert report.rate_limit_refusals == 0  # ... so the server refused nothing
     (check,) = [c for c in report.checks if c.name == NO_KICK]
     assert check.passed
     assert report.rate_limit_closes == 0

@@ -52,10 +52,10 @@ async def test_a_burst_goes_at_once_then_one_slot_per_period_plus_the_margin() -
     time = RecordingSleep()
     bucket = limiter(3, 10.0, time)
     waits = [await bucket.acquire("Op", LONG) for _ in range(6)]
-    margin = 0.5  # 5 % of 10 s
-    assert waits == pytest.approx([0, 0, 0, 10 + margin, 20 + margin, 30 + margin])
-    assert bucket.waits == 3
-    assert bucket.throttled_seconds == pytest.approx(60 + 3 * margin)
+    margin = 0.5  # 5 % of 10 s; the last cell of the burst waits it out too
+    assert waits == pytest.approx([0, 0, margin, 10 + margin, 20 + margin, 30 + margin])
+    assert bucket.waits == 4
+    assert bucket.throttled_seconds == pytest.approx(60 + 4 * margin)
 
 
 async def test_concurrent_senders_are_served_in_reservation_order() -> None:
@@ -68,9 +68,9 @@ async def test_concurrent_senders_are_served_in_reservation_order() -> None:
         order.append(n)
 
     tasks = [asyncio.create_task(send(n)) for n in range(5)]
-    await time.wait_for_sleepers(3)
-    assert order == [0, 1]
-    for _ in range(3):
+    await time.wait_for_sleepers(4)
+    assert order == [0]
+    for _ in range(4):
         await time.advance(1.05)
     await asyncio.gather(*tasks)
     assert order == [0, 1, 2, 3, 4]
@@ -88,9 +88,9 @@ async def test_a_resync_larger_than_the_burst_is_never_refused_by_pm_servers_buc
             refused += not server.try_acquire()
             time.advance(0.0005)  # the answer's round trip
     assert refused == 0
-    assert len(time.sleeps) == 280
-    # Paced, not stalled: one slot per period; the 25 ms margin delays the sends, not the schedule.
-    assert time.now == pytest.approx(280 * 0.05 + 0.025 + 0.0005, abs=0.002)
+    assert len(time.sleeps) == 281  # all but 19 of the 20-frame burst waited
+    # Paced, not stalled: one slot per period; the 50 ms margin delays the sends, not the schedule.
+    assert time.now == pytest.approx(280 * 0.05 + 0.05 + 0.0005, abs=0.002)
 
 
 async def test_a_wait_longer_than_the_timeout_fails_fast_and_reserves_nothing() -> None:
@@ -117,7 +117,7 @@ def test_a_local_refusal_is_neither_retried_nor_a_breaker_failure() -> None:
 
 async def test_reset_gives_a_new_connection_a_full_bucket() -> None:
     time = RecordingSleep()
-    bucket = limiter(2, 60.0, time)
+    bucket = limiter(3, 60.0, time)  # the third cell of a burst waits out the margin
     assert [bucket.try_acquire() for _ in range(3)] == [True, True, False]
     bucket.reset()
     assert [bucket.try_acquire() for _ in range(3)] == [True, True, False]
@@ -132,19 +132,20 @@ async def test_a_reservation_made_before_a_reconnect_is_retaken_in_the_new_bucke
     bucket.reset()  # reconnected: the old bucket is gone
     await time.advance(10.5)
     assert await waiter == pytest.approx(10.5)
-    # The waiter took the new bucket's only slot, so the next one waits a period again.
-    assert bucket.seconds_until_available() == pytest.approx(10.0)
+    # The waiter took the new bucket's only slot, so the next one waits a period (and margin) again.
+    assert bucket.seconds_until_available() == pytest.approx(10.5)
 
 
 async def test_heartbeat_try_acquire_never_waits_and_never_takes_a_reserved_slot() -> None:
     time = RecordingSleep()
-    bucket = limiter(2, 1.0, time)
+    bucket = limiter(3, 1.0, time)
     await bucket.acquire("Op", LONG)
-    assert bucket.try_acquire()  # the last free slot
+    assert bucket.try_acquire()  # the last slot free now
     assert not bucket.try_acquire()
-    assert bucket.seconds_until_available() == pytest.approx(1.0)
-    time.now += 1.0
+    assert bucket.seconds_until_available() == pytest.approx(0.05)  # the last cell, after the margin
+    time.now += 0.05
     assert bucket.try_acquire()
+    assert not bucket.try_acquire()
 
 
 async def test_a_server_warning_empties_the_bucket_and_halves_burst_and_rate_once_a_period() -> None:
@@ -159,7 +160,7 @@ async def test_a_server_warning_empties_the_bucket_and_halves_burst_and_rate_onc
     bucket.record_refusal()
     assert (bucket.burst, bucket.period) == (10, timedelta(seconds=2))
     assert not bucket.try_acquire()
-    assert bucket.seconds_until_available() == pytest.approx(2.0)
+    assert bucket.seconds_until_available() == pytest.approx(2.1)  # a learned period and its margin
     bucket.record_refusal()  # a frame already in flight: the same lesson
     assert (bucket.burst, bucket.period) == (10, timedelta(seconds=2))
     time.now += 2.0

@@ -35,7 +35,7 @@ def factory() -> FakeFactory:
 @pytest.fixture
 def limiter(time: FakeTime) -> RateLimiter:
     return RateLimiter(
-        RateLimitOptions(burst=2, period=timedelta(seconds=10)), clock=time.clock, sleep=time.sleep
+        RateLimitOptions(burst=3, period=timedelta(seconds=10)), clock=time.clock, sleep=time.sleep
     )
 
 
@@ -63,12 +63,17 @@ async def test_frames_beyond_the_burst_wait_for_their_slot_before_anything_is_se
 ) -> None:
     await client.connect()
     conn = factory.current
-    pings = [asyncio.create_task(client.ping()) for _ in range(3)]
+    pings = [asyncio.create_task(client.ping()) for _ in range(4)]
     for _ in range(2):
         conn.reply(pong_for(await conn.next_request()))
     await until(lambda: sum(p.done() for p in pings) == 2)
-    assert conn.sent.empty()  # the third waits for its slot, unsent
-    await time.advance(10.5)  # the period plus the 5 % margin
+    assert conn.sent.empty()  # the last cell of the burst waits out the 5 % margin, unsent
+    await time.advance(0.5)
+    conn.reply(pong_for(await conn.next_request()))
+    await until(lambda: sum(p.done() for p in pings) == 3)
+    await time.advance(9.9)
+    assert conn.sent.empty()  # the fourth: a period after the third's slot, plus the margin
+    await time.advance(0.1)
     conn.reply(pong_for(await conn.next_request()))
     await asyncio.gather(*pings)
 
@@ -118,13 +123,13 @@ async def test_the_heartbeat_skips_its_ping_when_no_slot_is_free_and_pings_when_
     conn = factory.current
     await time.wait_for_sleepers(1)
     await time.advance(29.9)
-    assert [limiter.try_acquire() for _ in range(2)] == [True, True]  # requests just drained the bucket
+    assert [limiter.try_acquire() for _ in range(2)] == [True, True]  # requests just took the burst
     await time.advance(0.1)  # HeartbeatInterval of silence: a ping is due, but no slot is free
     await until(lambda: client.heartbeat_pings_skipped == 1)
     assert conn.sent.empty()
-    await time.advance(9.0)  # the next slot frees up one period after the drain, at 39.9 s
+    await time.advance(0.3)  # the last cell of the burst frees up after the margin, at 30.4 s
     assert conn.sent.empty()
-    await time.advance(1.0)
+    await time.advance(0.2)
     ping = await conn.next_request()
     assert ping.WhichOneof("payload") == "ping"
     assert client.heartbeat_pings_skipped == 1
