@@ -190,7 +190,8 @@ async def run(scale: h.Scale, outages: tuple[float, ...], repetitions: int) -> i
     results: list[Outage] = []
     baseline_tasks = asyncio.all_tasks()
     with tempfile.TemporaryDirectory(prefix="pm-recovery-") as workdir:
-        server = PmTestServer(database=Path(workdir) / "recovery.db")
+        # Recovery time, not throttling, is measured: no rate limit on either side.
+        server = PmTestServer(database=Path(workdir) / "recovery.db", rate_limit=None)
         await server.start()
         sleep = RecordingSleep()
         settings = demo_settings(
@@ -200,6 +201,7 @@ async def run(scale: h.Scale, outages: tuple[float, ...], repetitions: int) -> i
                 "ProjectManagement": {
                     "CircuitBreaker": BREAKER.model_dump(by_alias=True),
                     "Reconnection": RECONNECTION.model_dump(by_alias=True),
+                    "RateLimit": {"Burst": None},
                 }
             },
         )

@@ -4,6 +4,8 @@
 
     ProjectManagementException
      +-- ConnectionException           transport lost or refused            (transient)
+     |    +-- RateLimitClosedException the server closed us with 1008 for   (transient, not a
+     |                                 five rate-limit refusals in a row    breaker failure)
      +-- RequestTimeoutException       no answer within RequestTimeout      (transient)
      +-- ServerRejectedException       the server answered ``Error``        (transient only for
      |    |                            SERVICE_UNAVAILABLE and TIMEOUT)
@@ -16,6 +18,7 @@
      |                                 the request set (a pm-server quirk)
      +-- ValidationException           client- or server-side validation    (never retried)
      +-- CircuitOpenException          the breaker rejected the call        (never retried)
+     +-- RateLimitExceededException    no send token within the timeout     (never retried)
 
 Every exception carries structured data and builds its message from it, so callers branch on
 attributes rather than parse text. ``VersionConflictException`` and
@@ -42,6 +45,8 @@ __all__ = [
     "ErrorCode",
     "FieldError",
     "ProjectManagementException",
+    "RateLimitClosedException",
+    "RateLimitExceededException",
     "RequestTimeoutException",
     "ServerRejectedException",
     "UpdateNotAppliedException",
@@ -255,6 +260,41 @@ class CircuitOpenException(ProjectManagementException):
         self.state = state
         super().__init__(
             f"circuit is {state}: call rejected, retry after {retry_after.total_seconds():.3f} s"
+        )
+
+
+class RateLimitClosedException(ConnectionException):
+    """The server closed the connection for exceeding its rate limit (pm-server: 1008, five refusals
+    in a row). Transient (the request was never handled), but not evidence of a server outage."""
+
+    def __init__(self, reason: str = "", *, close_code: int = 1008) -> None:
+        self.reason = reason
+        text = (
+            f"closed by the server for exceeding its rate limit: {reason}"
+            if reason
+            else ("closed by the server for exceeding its rate limit")
+        )
+        super().__init__(text, close_code=close_code)
+
+
+class RateLimitExceededException(ProjectManagementException):
+    """The client-side rate limiter has no token for this frame within the operation's timeout.
+
+    Nothing was sent. ``retry_after`` says when the next token comes. Never retried, and not a
+    circuit-breaker failure: it says the caller is sending faster than the server allows.
+    """
+
+    def __init__(
+        self, retry_after: timedelta, operation: str | None = None, timeout: timedelta | None = None
+    ) -> None:
+        self.retry_after = retry_after
+        self.operation = operation
+        self.timeout = timeout
+        what = operation or "request"
+        within = f" within {timeout.total_seconds():g} s" if timeout is not None else ""
+        super().__init__(
+            f"{what}: rate limit reached, no send token{within}; "
+            f"next token in {retry_after.total_seconds():.3f} s"
         )
 
 

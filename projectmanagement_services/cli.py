@@ -37,7 +37,7 @@ _LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from projectmanagement_services.testing import PmTestServer
+    from projectmanagement_services.testing import PmTestServer, RateLimit
     from projectmanagement_services.testing.serve import connection_options, serve
 
     logging.basicConfig(
@@ -49,9 +49,12 @@ def _run_serve(args: argparse.Namespace) -> int:
 
     try:
         options = connection_options(args)
+        limit = None if args.no_rate_limit else RateLimit(args.rate_limit_burst, args.rate_limit_period)
     except (ValueError, OSError) as exc:
         raise CliError(f"serve: {exc}", exit_code=2) from exc
-    asyncio.run(serve(args.host, args.port, args.database, args.token, on_ready=announce, **options))
+    asyncio.run(
+        serve(args.host, args.port, args.database, args.token, rate_limit=limit, on_ready=announce, **options)
+    )
     print("pm serve: stopped", flush=True)
     return 0
 
@@ -71,6 +74,23 @@ def _add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     )
     parser.add_argument(
         "--token", default=None, help="require 'Authorization: Bearer TOKEN' (default: open mode)"
+    )
+    parser.add_argument(
+        "--rate-limit-burst",
+        type=int,
+        default=100,
+        metavar="N",
+        help="frames a connection may send at once, as pm-server's max_requests (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--rate-limit-period",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="then one more frame per this many seconds, as pm-server's window_secs (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--no-rate-limit", action="store_true", help="do not rate-limit (pm-server always does)"
     )
     parser.add_argument(
         "--log-level",

@@ -3,7 +3,7 @@
 As the .NET plan's ``ServiceCollection`` registrations (design.md section 7). The graph, each arrow
 "is built from"::
 
-    settings_source -> settings -> *_options -> telemetry_providers -> telemetry -> health
+    settings_source -> settings -> *_options -> telemetry_providers -> telemetry -> rate_limiter, health
              -> inner_client -> circuit_breaker, retry_policy, reconnection -> client
              -> work_items, sprints
              -> lifecycle (connect on start, close everything on stop)
@@ -43,6 +43,7 @@ from projectmanagement_services.clock import (
     default_sleep,
 )
 from projectmanagement_services.resilience.circuit_breaker import CircuitBreaker
+from projectmanagement_services.resilience.rate_limiter import RateLimiter
 from projectmanagement_services.resilience.reconnection_service import ReconnectionService
 from projectmanagement_services.resilience.resilient_client import ResilientWebSocketClient
 from projectmanagement_services.resilience.retry_policy import RetryPolicy
@@ -233,6 +234,7 @@ class PmContainer(containers.DeclarativeContainer):
         operator.attrgetter("project_management.reconnection"), settings
     )
     telemetry_options = providers.Callable(operator.attrgetter("project_management.telemetry"), settings)
+    rate_limit_options = providers.Callable(operator.attrgetter("project_management.rate_limit"), settings)
 
     # -- time and randomness (design.md section 3) ---------------------------------------------
     clock = providers.Object(default_clock)
@@ -246,6 +248,9 @@ class PmContainer(containers.DeclarativeContainer):
     # -- connection ----------------------------------------------------------------------------
     connection_factory: providers.Object[ConnectionFactory | None] = providers.Object(None)
     health = providers.Singleton(ConnectionHealthTracker, clock=clock)
+    rate_limiter = providers.Singleton(
+        RateLimiter, rate_limit_options, clock=clock, sleep=sleep, telemetry=telemetry
+    )
     inner_client = providers.Singleton(
         WebSocketClient,
         web_socket_options,
@@ -254,6 +259,7 @@ class PmContainer(containers.DeclarativeContainer):
         sleep=sleep,
         connection_factory=connection_factory,
         telemetry=telemetry,
+        rate_limiter=rate_limiter,
     )
 
     # -- resilience ----------------------------------------------------------------------------
@@ -271,6 +277,7 @@ class PmContainer(containers.DeclarativeContainer):
         sleep=sleep,
         random=random,
         telemetry=telemetry,
+        rate_limiter=rate_limiter,
     )
     client = providers.Singleton(
         ResilientWebSocketClient,

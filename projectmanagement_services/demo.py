@@ -51,6 +51,7 @@ from projectmanagement_core.exceptions import (
     CircuitOpenException,
     ErrorCode,
     ProjectManagementException,
+    RateLimitExceededException,
     ServerRejectedException,
     VersionConflictException,
 )
@@ -101,6 +102,17 @@ FAULT_KINDS: Final[Mapping[str, int]] = {
     "error_burst": 3,
     "malformed_frame": 2,
 }
+#: The server's rate limit for the whole run (pm-server's bucket, at a demo's pace): a burst of 100
+#: frames per connection, then one per 4 ms (250 a second). The clients are configured with the same.
+DEMO_RATE_LIMIT_BURST: Final = 100
+DEMO_RATE_LIMIT_PERIOD_S: Final = 0.004
+#: The rate-limit phase (``rate_limit_burst``, once a run, at this share of the duration): for
+#: ``_BURST_S`` the writer's client also serves ``_BURST_READERS`` readers that ask as fast as they
+#: can, far beyond the server's limit. Its rate limiter makes the surplus wait (or fail fast when the
+#: wait would pass RequestTimeout): the server refuses nothing and kicks no one.
+_BURST_AT: Final = 0.4
+_BURST_S: Final = 1.5
+_BURST_READERS: Final = 20
 _MAX_OWNED_ITEMS: Final = 5  # per worker, so resync lists stay small and memory stays flat
 _COMMAND_TIMEOUT_S: Final = 30.0
 _SETTLE_TIMEOUT_S: Final = 60.0
@@ -117,7 +129,8 @@ class Fault:
     """One scheduled fault: when (seconds after the start), what, and how much.
 
     ``amount``: seconds of downtime for a restart, answers for ``swallow_answers``, failed requests
-    for ``error_burst``; unused otherwise.
+    for ``error_burst``, seconds of reads beyond the rate limit for ``rate_limit_burst``; unused
+    otherwise.
     """
 
     at_s: float
@@ -125,8 +138,12 @@ class Fault:
     amount: float = 0.0
 
 
-def fault_schedule(duration_s: float, seed: int) -> list[Fault]:
-    """The faults of one run: a pure function of duration and seed, so a failing run can be replayed."""
+def fault_schedule(duration_s: float, seed: int, *, rate_limit_phase: bool = True) -> list[Fault]:
+    """The faults of one run: a pure function of duration and seed, so a failing run can be replayed.
+
+    Random faults drawn from ``FAULT_KINDS``, plus (``rate_limit_phase``) one rate-limit phase at
+    40 % of the run.
+    """
     rng = random.Random(seed)
     kinds = list(FAULT_KINDS)
     weights = [FAULT_KINDS[k] for k in kinds]
@@ -144,7 +161,9 @@ def fault_schedule(duration_s: float, seed: int) -> list[Fault]:
             amount = 0.0
         faults.append(Fault(round(at, 3), kind, amount))
         at += rng.uniform(0.6, 2.0)
-    return faults
+    if rate_limit_phase:
+        faults.append(Fault(round(duration_s * _BURST_AT, 3), "rate_limit_burst", _BURST_S))
+    return sorted(faults, key=lambda fault: fault.at_s)
 
 
 # -- the server in a child process ------------------------------------------------------------------
@@ -158,8 +177,9 @@ class ServerProcess:
     ``counters``. One command runs at a time, in order.
     """
 
-    def __init__(self, database: Path, stderr_path: Path) -> None:
+    def __init__(self, database: Path, stderr_path: Path, *, rate_limited: bool = True) -> None:
         self._database = database
+        self._rate_limited = rate_limited
         self._stderr_path = stderr_path
         self._process: asyncio.subprocess.Process | None = None
         self._lock = asyncio.Lock()
@@ -173,6 +193,7 @@ class ServerProcess:
                 "projectmanagement_services.demo",
                 "--control-server",
                 str(self._database),
+                *([] if self._rate_limited else ["--no-rate-limit"]),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=stderr,
@@ -222,11 +243,12 @@ class ServerProcess:
             return None
 
 
-async def _control_server(database: str) -> None:
+async def _control_server(database: str, rate_limited: bool = True) -> None:
     """Child side of ``ServerProcess``: serve, and apply one command per stdin line."""
-    from projectmanagement_services.testing import PmTestServer
+    from projectmanagement_services.testing import PmTestServer, RateLimit
 
-    server = PmTestServer(database=database)
+    limit = RateLimit(DEMO_RATE_LIMIT_BURST, DEMO_RATE_LIMIT_PERIOD_S) if rate_limited else None
+    server = PmTestServer(database=database, rate_limit=limit)
     await server.start()
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -272,6 +294,8 @@ async def _apply(server: Any, command: dict[str, Any]) -> dict[str, Any]:
             "creates_applied": counters.creates_applied,
             "replays_served": counters.replays_served,
             "handshakes_accepted": counters.handshakes_accepted,
+            "rate_limited": counters.rate_limited,
+            "rate_limit_closes": counters.rate_limit_closes,
         }
     else:
         raise ValueError(f"unknown command {op!r}")
@@ -308,6 +332,8 @@ _DEMO_TIMINGS: Final[Mapping[str, Mapping[str, object]]] = {
         "MaxDelay": timedelta(seconds=1),
         "StableAfter": timedelta(seconds=2),
     },
+    # The embedded server's own limit: a client that knows its server's limit is never refused.
+    "RateLimit": {"Burst": DEMO_RATE_LIMIT_BURST, "Period": timedelta(seconds=DEMO_RATE_LIMIT_PERIOD_S)},
 }
 
 
@@ -496,6 +522,18 @@ class ChaosReport:
     server_items: int = 0
     expected_items: int = 0
     server_replays: int = 0
+    #: The server's rate limit, as the output states it.
+    rate_limit: str = (
+        f"{DEMO_RATE_LIMIT_BURST} frames, then 1 per {DEMO_RATE_LIMIT_PERIOD_S * 1000:g} ms, per connection"
+    )
+    #: Frames the server refused (warnings the clients received) and connections it kicked (1008).
+    rate_limit_refusals: int = 0
+    rate_limit_closes: int = 0
+    #: Sends that waited for a rate-limit slot, and the seconds they waited in all (both clients).
+    throttled_sends: int = 0
+    throttled_s: float = 0.0
+    #: Sends refused by the clients' own limiter: their slot was further away than RequestTimeout.
+    rate_limit_fail_fasts: int = 0
     operations_measured: int = 0
     rss_growth_bytes: int | None = None
     elapsed_s: float = 0.0
@@ -632,8 +670,10 @@ class _Run:
         workdir: Path,
         on_event: Callable[[ChaosEvent], None] | None = None,
         settings: AppSettings | None = None,
+        rate_limited: bool = True,
     ) -> None:
         self.duration_s = duration_s
+        self.rate_limited = rate_limited
         self.seed = seed
         self.workers = workers
         self.on_progress = on_progress
@@ -641,10 +681,16 @@ class _Run:
         self.settings = settings
         self.workdir = workdir
         self.report = ChaosReport(seed=seed, duration_s=duration_s, workers=workers)
+        if not rate_limited:
+            self.report.rate_limit = "off"
         self.ledger = _Ledger()
         self.user_id = uuid.UUID(int=random.Random(seed).getrandbits(128), version=4)
         self.stop = asyncio.Event()
-        self.server = ServerProcess(workdir / "chaos.db", workdir / "server.stderr")
+        self.writer: ResilientStack | None = None  # set when the chaos starts (the read burst uses it)
+        self.project_id: UUID | None = None
+        self.server = ServerProcess(
+            workdir / "chaos.db", workdir / "server.stderr", rate_limited=rate_limited
+        )
         self.started = 0.0
 
     def check(self, name: str, passed: bool, detail: str = "") -> None:
@@ -704,9 +750,11 @@ class _Run:
         ``pm.demo.client`` (writer or subscriber) on the telemetry resource keeps the two clients'
         metric streams apart at a collector.
         """
-        role_attribute = {
+        role_attribute: dict[str, Any] = {
             "ProjectManagement": {"Telemetry": {"ResourceAttributes": {"pm.demo.client": role}}}
         }
+        if not self.rate_limited:
+            role_attribute["ProjectManagement"]["RateLimit"] = {"Burst": None}
         return build_resilient_stack(
             demo_settings(self.server.url, self.user_id, self.settings, overrides=role_attribute)
         )
@@ -750,15 +798,25 @@ class _Run:
             report.frames_dropped = Counter(writer.inner.frames_dropped) + Counter(
                 subscriber.inner.frames_dropped
             )
+            for stack in (writer, subscriber):
+                limiter = stack.container.rate_limiter()
+                report.rate_limit_refusals += limiter.refusals_seen
+                report.throttled_sends += limiter.waits
+                report.throttled_s += limiter.throttled_seconds
+                report.rate_limit_fail_fasts += limiter.fail_fasts
 
     # -- chaos phase -----------------------------------------------------------------------------
     async def _chaos(self, writer: ResilientStack, project_id: UUID) -> None:
         self.started = time.monotonic()
+        self.writer, self.project_id = writer, project_id
         warmup_s = min(10.0, self.duration_s * 0.2)
         async with asyncio.TaskGroup() as group:
             for index in range(self.workers):
                 group.create_task(self._worker(writer, project_id, index), name=f"chaos-worker-{index}")
-            group.create_task(self._inject(fault_schedule(self.duration_s, self.seed)), name="chaos-faults")
+            group.create_task(
+                self._inject(fault_schedule(self.duration_s, self.seed, rate_limit_phase=self.rate_limited)),
+                name="chaos-faults",
+            )
             group.create_task(self._clock(writer, warmup_s), name="chaos-clock")
 
     async def _clock(self, writer: ResilientStack, warmup_s: float) -> None:
@@ -812,6 +870,7 @@ class _Run:
             "error_burst": lambda f: {"op": "fail", "n": int(f.amount)},
             "malformed_frame": lambda f: {"op": "malformed"},
         }
+        bursts: list[asyncio.Task[None]] = []
         for fault in schedule:
             wait = self.started + fault.at_s - time.monotonic()
             if wait > 0:
@@ -821,8 +880,30 @@ class _Run:
             if self.stop.is_set():
                 return
             self.event("fault", fault.kind, amount=fault.amount)
-            await self.server.command(**commands[fault.kind](fault))
+            if fault.kind == "rate_limit_burst":
+                bursts.append(asyncio.create_task(self._read_burst(fault.amount), name="chaos-read-burst"))
+            else:
+                await self.server.command(**commands[fault.kind](fault))
             self.report.faults[fault.kind] += 1
+        if bursts:
+            await asyncio.gather(*bursts)
+
+    async def _read_burst(self, seconds: float) -> None:
+        """Readers beyond the rate limit through the writer's client (not its breaker: the phase is
+        about pacing). Their reads wait for slots or fail fast; other failures are the chaos's."""
+        assert self.writer is not None
+        assert self.project_id is not None
+        client, project_id = self.writer.inner, self.project_id
+        deadline = time.monotonic() + seconds
+
+        async def reader() -> None:
+            while time.monotonic() < deadline and not self.stop.is_set():
+                try:
+                    await client.get_work_items(project_id)
+                except ProjectManagementException:
+                    await asyncio.sleep(0.01)
+
+        await asyncio.gather(*(reader() for _ in range(_BURST_READERS)))
 
     async def _worker(self, writer: ResilientStack, project_id: UUID, index: int) -> None:
         rng = random.Random(self.seed * 1_000_003 + index)
@@ -865,7 +946,7 @@ class _Run:
                 )
                 pause = (
                     min(exc.retry_after.total_seconds(), 1.0)
-                    if isinstance(exc, CircuitOpenException)
+                    if isinstance(exc, CircuitOpenException | RateLimitExceededException)
                     else 0.02
                 )
                 with contextlib.suppress(TimeoutError):
@@ -998,6 +1079,13 @@ class _Run:
             self.check(f"no pending requests left ({name})", pending == 0, f"{pending} pending")
         counters = await self.server.command("counters")
         self.report.server_replays = int(counters["replays_served"])
+        closes = int(counters["rate_limit_closes"])
+        self.report.rate_limit_closes = closes
+        self.check(
+            "no 1008 close caused by the clients' own traffic",
+            closes == 0,
+            f"{closes} connection(s) kicked; {counters['rate_limited']} frame(s) refused",
+        )
 
 
 async def _until_done(operation: Callable[[], Any], deadline: float) -> Any:
@@ -1005,7 +1093,7 @@ async def _until_done(operation: Callable[[], Any], deadline: float) -> Any:
     while True:
         try:
             return await operation()
-        except CircuitOpenException as exc:
+        except (CircuitOpenException, RateLimitExceededException) as exc:
             wait = exc.retry_after.total_seconds()
         except Exception as exc:
             if not is_transient(exc):
@@ -1055,8 +1143,12 @@ async def run_chaos(
     on_progress: Callable[[ChaosProgress], None] | None = None,
     on_event: Callable[[ChaosEvent], None] | None = None,
     settings: AppSettings | None = None,
+    rate_limited: bool = True,
 ) -> ChaosReport:
     """Run the chaos soak for ``duration_s`` seconds with the fault schedule of ``seed``.
+
+    ``rate_limited``: the server limits each connection (``DEMO_RATE_LIMIT_*``), the clients mirror
+    it, and the schedule has a rate-limit phase; False (a throughput soak) turns all three off.
 
     Both clients come from the DI container, built from ``settings`` (the user's, e.g. loaded with
     ``AppSettings.load``; code defaults when None) with ``demo_settings``' layer on top: so their
@@ -1071,10 +1163,11 @@ async def run_chaos(
         raise ValueError("workers must be >= 1")
     started = time.monotonic()
     async with _workdir() as workdir:
-        report = await _Run(duration_s, seed, workers, on_progress, workdir, on_event, settings).execute()
+        run = _Run(duration_s, seed, workers, on_progress, workdir, on_event, settings, rate_limited)
+        report = await run.execute()
     report.elapsed_s = time.monotonic() - started
     return report
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--control-server"]:
-    asyncio.run(_control_server(sys.argv[2]))
+    asyncio.run(_control_server(sys.argv[2], rate_limited="--no-rate-limit" not in sys.argv[3:]))

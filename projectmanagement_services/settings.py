@@ -39,6 +39,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from projectmanagement_services.options_base import OptionsModel
 from projectmanagement_services.resilience.options import (
     CircuitBreakerOptions,
+    RateLimitOptions,
     ReconnectionOptions,
     RetryPolicyOptions,
 )
@@ -165,8 +166,17 @@ class ProjectManagementSettings(OptionsModel):
     circuit_breaker: CircuitBreakerOptions = Field(default_factory=CircuitBreakerOptions)
     retry_policy: RetryPolicyOptions = Field(default_factory=RetryPolicyOptions)
     reconnection: ReconnectionOptions = Field(default_factory=ReconnectionOptions)
+    rate_limit: RateLimitOptions = Field(default_factory=RateLimitOptions)
     telemetry: TelemetryOptions = Field(default_factory=TelemetryOptions)
     settings: SettingsOptions = Field(default_factory=SettingsOptions)
+
+    @field_validator("rate_limit", mode="before")
+    @classmethod
+    def _rate_limit_null_is_off(cls, value: Any) -> Any:
+        """``"RateLimit": null`` (or the env value ``null``) turns client-side limiting off."""
+        if value is None or (isinstance(value, str) and value.strip().lower() in _NULL_WORDS):
+            return {"Burst": None}
+        return value
 
     @field_validator("telemetry")
     @classmethod

@@ -54,6 +54,9 @@ __all__ = [
     "METRIC_CONNECTION_RTT",
     "METRIC_FRAMES_DROPPED",
     "METRIC_OPERATION_DURATION",
+    "METRIC_RATELIMIT_CLOSES",
+    "METRIC_RATELIMIT_REFUSALS",
+    "METRIC_RATELIMIT_WAIT",
     "METRIC_RECONNECTION_ATTEMPTS",
     "METRIC_RETRY_ATTEMPTS",
     "RPC_SYSTEM",
@@ -99,6 +102,9 @@ METRIC_CIRCUIT_STATE: Final = "pm.resilience.circuit.state"
 METRIC_RECONNECTION_ATTEMPTS: Final = "pm.reconnection.attempts"
 METRIC_CONNECTION_RTT: Final = "pm.connection.rtt"
 METRIC_FRAMES_DROPPED: Final = "pm.client.frames.dropped"
+METRIC_RATELIMIT_WAIT: Final = "pm.ratelimit.wait.duration"
+METRIC_RATELIMIT_REFUSALS: Final = "pm.ratelimit.refusals"
+METRIC_RATELIMIT_CLOSES: Final = "pm.ratelimit.closes"
 
 
 def span_name(operation: str) -> str:
@@ -357,6 +363,15 @@ class PmTelemetry:
         self._dropped = meter.create_counter(
             METRIC_FRAMES_DROPPED, unit="{frame}", description="Inbound frames dropped, by reason"
         )
+        self._ratelimit_wait = meter.create_histogram(
+            METRIC_RATELIMIT_WAIT, unit="s", description="Time a send waited for a rate-limit token"
+        )
+        self._ratelimit_refusals = meter.create_counter(
+            METRIC_RATELIMIT_REFUSALS, unit="{frame}", description="Frames the server refused (warnings)"
+        )
+        self._ratelimit_closes = meter.create_counter(
+            METRIC_RATELIMIT_CLOSES, unit="{close}", description="Connections closed 1008 for rate limiting"
+        )
 
     @classmethod
     def disabled(cls) -> PmTelemetry:
@@ -464,6 +479,18 @@ class PmTelemetry:
     def record_frame_dropped(self, reason: str) -> None:
         self._dropped.add(1, {ATTR_REASON: reason})
 
+    # -- rate limit ----------------------------------------------------------------------------
+
+    def record_rate_limit_wait(self, operation: str, seconds: float) -> None:
+        """A send waited ``seconds`` for its token (recorded only when it did wait)."""
+        self._ratelimit_wait.record(seconds, {ATTR_RPC_METHOD: operation})
+
+    def record_rate_limit_refusal(self) -> None:
+        self._ratelimit_refusals.add(1)
+
+    def record_rate_limit_close(self) -> None:
+        self._ratelimit_closes.add(1)
+
 
 class _DisabledTelemetry(PmTelemetry):
     """Every method a no-op: what components use when no telemetry was injected."""
@@ -506,6 +533,15 @@ class _DisabledTelemetry(PmTelemetry):
         pass
 
     def record_frame_dropped(self, reason: str) -> None:
+        pass
+
+    def record_rate_limit_wait(self, operation: str, seconds: float) -> None:
+        pass
+
+    def record_rate_limit_refusal(self) -> None:
+        pass
+
+    def record_rate_limit_close(self) -> None:
         pass
 
 

@@ -137,6 +137,8 @@ def _describe_fault(kind: str, amount: float) -> str:
         return f"fault: next {int(amount)} request(s) answered SERVICE_UNAVAILABLE"
     if kind == "drop_connections":
         return "fault: every connection dropped (TCP abort)"
+    if kind == "rate_limit_burst":
+        return f"fault: readers ask far beyond the rate limit for {amount:.1f} s"
     if kind == "malformed_frame":
         return "fault: a malformed frame sent to every client"
     return f"fault: {kind}"

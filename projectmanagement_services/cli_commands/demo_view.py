@@ -183,6 +183,18 @@ def _resilience_table(report: ChaosReport, recorder: DemoRecorder) -> Table:
     table.add_row("creates answered from the idempotency store", str(report.server_replays))
     dropped = ", ".join(f"{n} {why}" for why, n in sorted(report.frames_dropped.items())) or "none"
     table.add_row("bad frames dropped", dropped)
+    table.add_row("rate limit (server, mirrored by the clients)", report.rate_limit)
+    table.add_row(
+        "rate limit: refusals seen / 1008 closes",
+        f"{report.rate_limit_refusals} / {report.rate_limit_closes}",
+    )
+    table.add_row(
+        "rate limit: throttled (sends that waited, summed wait)",
+        f"{report.throttled_sends}, {report.throttled_s:.2f} s",
+    )
+    table.add_row(
+        "rate limit: sends failed fast (slot beyond RequestTimeout)", str(report.rate_limit_fail_fasts)
+    )
     latency = recorder.latency
     if latency is not None:
         table.add_row("latency p50 / p99 (acknowledged)", f"{_ms(latency.p50)} / {_ms(latency.p99)}")
@@ -258,6 +270,14 @@ def report_as_json(report: ChaosReport, recorder: DemoRecorder, passed: bool) ->
         "resynced_items": recorder.resynced_items,
         "settled": dict(report.settled),
         "server_replays": report.server_replays,
+        "rate_limit": {
+            "limit": report.rate_limit,
+            "refusals_seen": report.rate_limit_refusals,
+            "closes": report.rate_limit_closes,
+            "throttled_sends": report.throttled_sends,
+            "throttled_s": report.throttled_s,
+            "fail_fasts": report.rate_limit_fail_fasts,
+        },
         "server_items": report.server_items,
         "expected_items": report.expected_items,
         "latency": _latency_json(recorder.latency),

@@ -22,8 +22,14 @@ from projectmanagement_services.resilience.idempotency import new_message_id
 from projectmanagement_services.resilience.options import (
     CircuitBreakerOptions,
     JitterMode,
+    RateLimitOptions,
     ReconnectionOptions,
     RetryPolicyOptions,
+)
+from projectmanagement_services.resilience.rate_limiter import (
+    MAX_SLOWDOWN,
+    RateLimiter,
+    unbounded_rate_limit_wait,
 )
 from projectmanagement_services.resilience.reconnection_service import (
     ReconnectionResult,
@@ -35,12 +41,15 @@ from projectmanagement_services.resilience.retry_policy import RetryAttempt, Ret
 
 __all__ = [
     "HALF_OPEN_RETRY_AFTER",
+    "MAX_SLOWDOWN",
     "CircuitBreaker",
     "CircuitBreakerOptions",
     "CircuitPermit",
     "CircuitState",
     "CircuitStateChange",
     "JitterMode",
+    "RateLimitOptions",
+    "RateLimiter",
     "ReconnectionOptions",
     "ReconnectionResult",
     "ReconnectionService",
@@ -57,4 +66,5 @@ __all__ = [
     "is_transient",
     "new_message_id",
     "retry_delays",
+    "unbounded_rate_limit_wait",
 ]

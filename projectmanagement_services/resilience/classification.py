@@ -33,6 +33,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from projectmanagement_core.exceptions import (
     ConnectionException,
     ErrorCode,
+    RateLimitClosedException,
     RequestTimeoutException,
     ServerRejectedException,
 )
@@ -90,9 +91,14 @@ def is_breaker_failure(exc: BaseException) -> bool:
     an answer we cannot classify is not evidence of health). Not failures: answers that prove the
     server is working (VALIDATION_ERROR, NOT_FOUND, UNAUTHORIZED, CONFLICT, DELETE_BLOCKED, ...),
     a DATABASE_ERROR for a constraint the request broke, client-side ``ValidationException``,
-    ``UpdateNotAppliedException``, ``CircuitOpenException``, cancellation, and exceptions this
-    library does not know (see the module docstring for why).
+    ``UpdateNotAppliedException``, ``CircuitOpenException``, cancellation, exceptions this library
+    does not know (see the module docstring for why), and a rate-limit close
+    (``RateLimitClosedException``: the server is up and policing this client's traffic; a client
+    kicked for its own rate must not open the breaker for every caller). ``RateLimitExceededException``
+    (the client's own limiter) is neither transient nor a failure.
     """
     if isinstance(exc, ServerRejectedException):
         return exc.code not in ErrorCode.HEALTHY and not is_constraint_violation(exc)
+    if isinstance(exc, RateLimitClosedException):
+        return False
     return is_transient(exc)

@@ -1,4 +1,5 @@
-"""Options of the resilience components (appsettings CircuitBreaker, RetryPolicy, Reconnection)."""
+"""Options of the resilience components (appsettings CircuitBreaker, RetryPolicy, Reconnection,
+RateLimit)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from pydantic import Field, ValidationInfo, field_validator
 from projectmanagement_services.durations import Duration
 from projectmanagement_services.options_base import OptionsModel, require_at_least_field
 
-__all__ = ["CircuitBreakerOptions", "JitterMode", "ReconnectionOptions", "RetryPolicyOptions"]
+__all__ = [
+    "CircuitBreakerOptions",
+    "JitterMode",
+    "RateLimitOptions",
+    "ReconnectionOptions",
+    "RetryPolicyOptions",
+]
 
 
 def _positive(value: timedelta) -> timedelta:
@@ -81,3 +88,27 @@ class ReconnectionOptions(OptionsModel):
     @classmethod
     def _max_after_initial(cls, value: timedelta, info: ValidationInfo) -> timedelta:
         return require_at_least_field(value, info, "initial_delay")
+
+
+class RateLimitOptions(OptionsModel):
+    """The client's model of pm-server's per-connection limit (appsettings ``RateLimit``).
+
+    ``burst`` frames at once, then one per ``period`` (pm-server's ``max_requests`` and
+    ``window_secs``: 100 and 60 s by default, ranges 1-10000 and up to 3600 s). ``burst=None``
+    (or the whole section ``null``) turns client-side limiting off. Set them to the server's values:
+    lower ones cost throughput, higher ones cost refusals (which the client then learns from).
+    """
+
+    burst: int | None = Field(default=100, ge=1, le=10_000)
+    period: Duration = timedelta(seconds=60)
+
+    @field_validator("period")
+    @classmethod
+    def _period_in_range(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0) or value > timedelta(hours=1):
+            raise ValueError("must be a positive duration of at most 01:00:00")
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return self.burst is not None

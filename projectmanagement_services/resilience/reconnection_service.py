@@ -9,6 +9,12 @@ tracked subscription (subscriptions live on the connection and die with it) and 
 work-item and sprint lists of each subscribed project. pm-server ignores ``since_timestamp``, so the
 full list is the whole truth: the stores replace their copy with it and derive what changed.
 
+pm-server rate-limits every frame (a burst, then one per period), so the re-subscribe and resync
+run inside ``unbounded_rate_limit_wait()``: a resync larger than the fresh connection's burst paces
+itself through the client's rate limiter instead of failing or getting the connection kicked. After
+a rate-limit close (1008) the first attempt waits at least one (learned) period of the limiter,
+capped at MaxDelay.
+
 Unlike the .NET design, the backoff does not start over after every successful connect: it starts
 over only once a connection has stayed up for ``ReconnectionOptions.stable_after``, so a server that
 accepts and drops at once (flapping) is retried ever more slowly instead of at the shortest delay.
@@ -27,7 +33,11 @@ from uuid import UUID
 
 from opentelemetry.trace import Status, StatusCode
 
-from projectmanagement_core.exceptions import ConnectionException, ServerRejectedException
+from projectmanagement_core.exceptions import (
+    ConnectionException,
+    RateLimitClosedException,
+    ServerRejectedException,
+)
 from projectmanagement_core.interfaces import IWebSocketClient
 from projectmanagement_core.models import ConnectionState, ConnectionStateChange, ProjectSnapshot
 from projectmanagement_services.clock import (
@@ -42,6 +52,7 @@ from projectmanagement_services.events import Event
 from projectmanagement_services.resilience.backoff import compute_delay
 from projectmanagement_services.resilience.classification import is_transient
 from projectmanagement_services.resilience.options import JitterMode, ReconnectionOptions
+from projectmanagement_services.resilience.rate_limiter import RateLimiter, unbounded_rate_limit_wait
 from projectmanagement_services.telemetry import (
     ATTR_ERROR_TYPE,
     ATTR_PM_ATTEMPTS,
@@ -122,8 +133,10 @@ class ReconnectionService:
         sleep: SleepFunction = default_sleep,
         random: RandomSource = default_random,
         telemetry: PmTelemetry | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         self._client = client
+        self._rate_limiter = rate_limiter
         self._options = options or ReconnectionOptions()
         self._clock = clock
         self._sleep = sleep
@@ -181,6 +194,11 @@ class ReconnectionService:
         its next delay and its attempt limit are the new ones; the position in the backoff
         schedule is kept."""
         self._options = options
+
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        """The limiter whose period a reconnect after a rate-limit close waits out (None: none)."""
+        return self._rate_limiter
 
     async def wait_idle(self) -> None:
         """Wait until no reconnect loop runs (returns at once when none does)."""
@@ -249,11 +267,14 @@ class ReconnectionService:
         return self._options.stable_after.total_seconds()
 
     # -- the loop --------------------------------------------------------------------------------
-    def _next_delay(self) -> float:
-        """Delay before the next attempt (the shared pure schedule), and advance the schedule."""
+    def _next_delay(self, cause: BaseException | None = None) -> float:
+        """Delay before the next attempt (the shared pure schedule), and advance the schedule.
+
+        After a rate-limit close: at least the limiter's (learned) period, capped at MaxDelay.
+        """
         options = self._options
         self._step += 1
-        return compute_delay(
+        delay = compute_delay(
             self._step,
             initial=options.initial_delay.total_seconds(),
             max_delay=options.max_delay.total_seconds(),
@@ -261,6 +282,10 @@ class ReconnectionService:
             jitter=JitterMode.PROPORTIONAL,
             random=self._random,
         )
+        if isinstance(cause, RateLimitClosedException) and self._rate_limiter is not None:
+            polite = min(self._rate_limiter.reconnect_delay(), options.max_delay.total_seconds())
+            delay = max(delay, polite)
+        return delay
 
     async def _run(self, change: ConnectionStateChange, started: float) -> None:
         telemetry = self._telemetry
@@ -270,7 +295,7 @@ class ReconnectionService:
             # The limit is read per attempt: a settings reload may change it mid-outage.
             while (max_attempts := self._options.max_attempts) is None or attempt < max_attempts:
                 attempt += 1
-                delay = self._next_delay()
+                delay = self._next_delay(change.error if attempt == 1 else None)
                 self.on_reconnecting.emit(attempt)
                 await self._sleep(delay)
                 try:
@@ -310,9 +335,10 @@ class ReconnectionService:
                     raise _DecisiveRefusal() from exc
                 raise
         tracked = self.tracked_subscriptions
-        rejected = await self._resubscribe(tracked)
-        accepted = [p for p in tracked.project_ids if p not in rejected]
-        snapshots = [await self._fetch(project_id) for project_id in accepted]
+        with unbounded_rate_limit_wait():  # a resync beyond the burst paces itself, never fails fast
+            rejected = await self._resubscribe(tracked)
+            accepted = [p for p in tracked.project_ids if p not in rejected]
+            snapshots = [await self._fetch(project_id) for project_id in accepted]
         snapshots_kept = tuple(s for s in snapshots if s is not None)
         for snapshot in snapshots_kept:
             self.on_resynced.emit(snapshot)

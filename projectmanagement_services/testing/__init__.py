@@ -7,11 +7,18 @@ exactly-once). Other components' integration tests code against this API, so it 
 
 from projectmanagement_services.testing.counters import ServerCounters
 from projectmanagement_services.testing.faults import RateLimitSettings, ServerFaults
-from projectmanagement_services.testing.rate_limit import TokenBucket, rate_limit_warning
+from projectmanagement_services.testing.rate_limit import (
+    PM_SERVER_RATE_LIMIT,
+    RateLimit,
+    TokenBucket,
+    rate_limit_warning,
+)
 from projectmanagement_services.testing.server import PmTestServer
 
 __all__ = [
+    "PM_SERVER_RATE_LIMIT",
     "PmTestServer",
+    "RateLimit",
     "RateLimitSettings",
     "ServerCounters",
     "ServerFaults",

@@ -31,6 +31,8 @@ class ServerCounters:
     undecodable_frames: int = 0
     #: Messages rejected by the rate limiter (no answer, a text warning instead).
     rate_limited: int = 0
+    #: Connections closed with 1008 for five refusals in a row (pm-server's rate-limit kick).
+    rate_limit_closes: int = 0
     #: Answers withheld by the ``swallow_answers`` fault.
     answers_swallowed: int = 0
     #: Requests answered TIMEOUT because their handling outlasted the handler timeout.
@@ -52,6 +54,7 @@ class ServerCounters:
         self.handshakes_refused = 0
         self.undecodable_frames = 0
         self.rate_limited = 0
+        self.rate_limit_closes = 0
         self.answers_swallowed = 0
         self.handler_timeouts = 0
         self.breaker_rejections = 0

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from projectmanagement_core.proto import messages_pb2 as pb
+from projectmanagement_services.testing.rate_limit import RateLimit
 
 __all__ = [
     "FaultTarget",
@@ -43,9 +44,16 @@ class FaultTarget(Protocol):
 class RateLimitSettings:
     """pm-server's limiter parameters; ``generation`` changes on every activation, resetting buckets."""
 
-    burst: int
-    refill_seconds: float
+    limit: RateLimit
     generation: int
+
+    @property
+    def burst(self) -> int:
+        return self.limit.burst
+
+    @property
+    def period(self) -> float:
+        return self.limit.period
 
 
 def malformed_frame() -> bytes:
@@ -86,7 +94,7 @@ class ServerFaults:
     the public methods.
     """
 
-    def __init__(self, target: FaultTarget) -> None:
+    def __init__(self, target: FaultTarget, rate_limit: RateLimit | None = None) -> None:
         self._target = target
         self._refusals = 0
         self._refusal_status = 503
@@ -96,8 +104,10 @@ class ServerFaults:
         self._failure = ("SERVICE_UNAVAILABLE", "Retry after 1 seconds")
         self._delay = 0.0
         self._handling_delay = 0.0
-        self._rate_limit: RateLimitSettings | None = None
         self._generation = 0
+        #: The server's configured limit (as pm-server's ``[rate_limit]``): what ``clear`` restores.
+        self._configured = None if rate_limit is None else RateLimitSettings(rate_limit, 0)
+        self._rate_limit: RateLimitSettings | None = self._configured
 
     # ------------------------------------------------------------------ immediate actions
 
@@ -184,32 +194,38 @@ class ServerFaults:
             self._handling_delay = previous
 
     @contextmanager
-    def rate_limit(self, burst: int = 100, refill_seconds: float = 60.0) -> Iterator[None]:
-        """pm-server's limiter while inside: each connection gets ``burst`` messages, then one per refill."""
+    def rate_limit(self, burst: int | None = 100, period: float = 60.0) -> Iterator[None]:
+        """pm-server's limiter as given while inside (``burst=None``: off); the previous one after.
+
+        Each connection gets a fresh bucket on entry and again on exit.
+        """
         previous = self._rate_limit
-        self.set_rate_limit(burst, refill_seconds)
+        self.set_rate_limit(burst, period)
         try:
             yield
         finally:
-            self._rate_limit = previous
             self._generation += 1
+            self._rate_limit = (
+                None if previous is None else RateLimitSettings(previous.limit, self._generation)
+            )
 
-    def set_rate_limit(self, burst: int | None, refill_seconds: float = 60.0) -> None:
-        """Turn the limiter on (fresh buckets for every connection) or off with ``burst=None``."""
+    def set_rate_limit(self, burst: int | None, period: float = 60.0) -> None:
+        """Change the limiter (fresh buckets for every connection), or turn it off with ``burst=None``."""
         self._generation += 1
         if burst is None:
             self._rate_limit = None
             return
-        if burst < 1 or refill_seconds <= 0:
-            raise ValueError(f"need burst >= 1 and refill_seconds > 0 (got {burst}, {refill_seconds})")
-        self._rate_limit = RateLimitSettings(burst, refill_seconds, self._generation)
+        self._rate_limit = RateLimitSettings(RateLimit(burst, period), self._generation)
 
     def clear(self) -> None:
-        """Disarm every fault."""
+        """Disarm every fault; the rate limit goes back to the one the server was started with."""
         self._refusals = self._swallow = self._swallow_pongs = self._failures = 0
         self._delay = self._handling_delay = 0.0
-        self._rate_limit = None
         self._generation += 1
+        configured = self._configured
+        self._rate_limit = (
+            None if configured is None else RateLimitSettings(configured.limit, self._generation)
+        )
 
     # ------------------------------------------------------------------ consulted by the server
 

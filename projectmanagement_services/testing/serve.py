@@ -19,6 +19,7 @@ from projectmanagement_services.testing.connection_limits import (
     check_max_connections,
 )
 from projectmanagement_services.testing.identity import DEFAULT_DESKTOP_USER_ID
+from projectmanagement_services.testing.rate_limit import PM_SERVER_RATE_LIMIT, RateLimit
 from projectmanagement_services.testing.server import PmTestServer
 from projectmanagement_services.testing.server_breaker import ServerBreakerSettings
 
@@ -33,6 +34,7 @@ async def serve(
     database: str | Path = ":memory:",
     token: str | None = None,
     *,
+    rate_limit: RateLimit | None = PM_SERVER_RATE_LIMIT,
     on_ready: Callable[[PmTestServer], None] | None = None,
     stop: asyncio.Event | None = None,
     **server_options: Any,
@@ -47,6 +49,7 @@ async def serve(
         port: Port to bind; 0 lets the OS choose (``on_ready`` sees the result).
         database: ``":memory:"`` or a SQLite file that keeps data between runs.
         token: Require ``Authorization: Bearer <token>``; None serves open mode (``?user_id=``).
+        rate_limit: pm-server's per-connection limit (its defaults); None turns it off.
         on_ready: Called once the server listens, e.g. to print its URL.
         stop: Set it to stop the server (tests, embedding); signals set it too.
         server_options: Further :class:`PmTestServer` keywords (see :func:`connection_options`).
@@ -60,9 +63,10 @@ async def serve(
             installed.append(sig)
     try:
         async with PmTestServer(
-            host=host, port=port, database=database, auth_token=token, **server_options
+            host=host, port=port, database=database, auth_token=token, rate_limit=rate_limit, **server_options
         ) as server:
-            logger.info("pm serve listening on %s (database %s)", server.url, database)
+            limit = "off" if rate_limit is None else f"{rate_limit.burst} then 1 per {rate_limit.period:g} s"
+            logger.info("pm serve listening on %s (database %s, rate limit %s)", server.url, database, limit)
             if on_ready is not None:
                 on_ready(server)
             await stop_event.wait()

@@ -62,7 +62,15 @@ from projectmanagement_services.testing.counters import ServerCounters
 from projectmanagement_services.testing.faults import ServerFaults
 from projectmanagement_services.testing.handshake import HandshakeGate, Refusal
 from projectmanagement_services.testing.identity import DEFAULT_DESKTOP_USER_ID
-from projectmanagement_services.testing.rate_limit import MAX_WARNINGS, TokenBucket, rate_limit_warning
+from projectmanagement_services.testing.rate_limit import (
+    CLOSE_CODE,
+    CLOSE_REASON,
+    PM_SERVER_RATE_LIMIT,
+    ConnectionRateLimiter,
+    RateLimit,
+    Verdict,
+    rate_limit_warning,
+)
 from projectmanagement_services.testing.request_handler import (
     ENTITY_REQUESTS,
     Broadcast,
@@ -101,8 +109,9 @@ class _Session:
         self.projects: set[str] = set()
         self.sprints: set[str] = set()
         self.queue: asyncio.Queue[_Outbound] = asyncio.Queue()
-        self.bucket: TokenBucket | None = None
-        self.bucket_generation = -1
+        self.limiter: ConnectionRateLimiter | None = None
+        self.limiter_generation = -1
+        self.kick: asyncio.Task[None] | None = None  # a rate-limit close started from a control frame
         self.finished = asyncio.Event()
         self.task = asyncio.current_task()  # the connection handler, cancelled on drop/stop
         self.control_tasks: set[asyncio.Task[None]] = set()  # the client's Pings and Pongs, in flight
@@ -132,6 +141,10 @@ class PmTestServer:
         auth_token: When set, ``Authorization: Bearer <token>`` is required (HTTP 401 otherwise):
             the simple static-token mode (not pm-server's; see ``jwt_secret``).
         ssl: Serve ``wss://`` with this context.
+        rate_limit: pm-server's per-connection limiter (burst, then one frame per period); on by
+            default with pm-server's defaults (100, 60 s). ``None`` turns it off; tests that send
+            more than the burst on one connection say what they need. ``faults.rate_limit`` changes
+            it for a while.
         max_connections: Open connections beyond which a handshake gets HTTP 503 (pm-server's
             ``server.max_connections``, default 10000, range 1-100000); None for no limit.
         handler_timeout: Seconds a request may take before it is answered TIMEOUT "Request timed
@@ -157,6 +170,7 @@ class PmTestServer:
         auth_token: str | None = None,
         ssl: ssl_module.SSLContext | None = None,
         *,
+        rate_limit: RateLimit | None = PM_SERVER_RATE_LIMIT,
         max_connections: int | None = DEFAULT_MAX_CONNECTIONS,
         handler_timeout: float | None = DEFAULT_HANDLER_TIMEOUT,
         server_breaker: ServerBreakerSettings | None = ServerBreakerSettings(),  # noqa: B008 - frozen
@@ -195,7 +209,7 @@ class PmTestServer:
         self._sessions: set[_Session] = set()
         self._sessions_changed: asyncio.Condition | None = None
         self.counters = ServerCounters()
-        self.faults = ServerFaults(self)
+        self.faults = ServerFaults(self, rate_limit)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -361,7 +375,11 @@ class PmTestServer:
         logger.debug("connection open from %s as user %s", connection.remote_address, session.user_id)
         try:
             async for frame in connection:
-                if not await self._admit(session):
+                verdict = self._admit(session)
+                if verdict is Verdict.CLOSE:
+                    await self._kick(session)
+                    break
+                if verdict is Verdict.WARN:
                     continue
                 if isinstance(frame, str):
                     continue  # text from a client means nothing in this protocol
@@ -404,23 +422,28 @@ class PmTestServer:
                 if delivered is not None and not delivered.done():
                     delivered.set_result(None)
 
-    async def _admit(self, session: _Session) -> bool:
-        """pm-server's rate limit: False when the frame is rejected (and maybe the connection kicked)."""
+    def _admit(self, session: _Session) -> Verdict:
+        """pm-server's rate limit for one frame; a refusal short of the fifth is warned about here."""
         settings = self.faults.rate_limit_settings
         if settings is None:
-            return True
-        if session.bucket is None or session.bucket_generation != settings.generation:
-            session.bucket = TokenBucket(settings.burst, settings.refill_seconds, self._clock)
-            session.bucket_generation = settings.generation
-        if session.bucket.try_acquire():
-            return True
+            return Verdict.ACCEPT
+        if session.limiter is None or session.limiter_generation != settings.generation:
+            session.limiter = ConnectionRateLimiter(settings.limit, self._clock)
+            session.limiter_generation = settings.generation
+        verdict = session.limiter.check()
+        if verdict is Verdict.ACCEPT:
+            return verdict
         self.counters.rate_limited += 1
-        rejections = session.bucket.consecutive_rejections
-        session.send(rate_limit_warning(min(rejections, MAX_WARNINGS)))
-        if rejections >= MAX_WARNINGS:
-            await self._flush(session)
-            await session.connection.close(1008, "Rate limit exceeded")
-        return False
+        if verdict is Verdict.WARN:
+            session.send(rate_limit_warning(session.limiter.violations))
+        return verdict
+
+    async def _kick(self, session: _Session) -> None:
+        """As pm-server: what is queued goes out, then Close 1008 with its reason."""
+        self.counters.rate_limit_closes += 1
+        logger.debug("user %s was refused %s; closing with %d", session.user_id, CLOSE_REASON, CLOSE_CODE)
+        await self._flush(session)
+        await session.connection.close(CLOSE_CODE, CLOSE_REASON)
 
     def _on_control_frame(self, session: _Session, opcode: Opcode, data: bytes) -> None:
         task = asyncio.get_running_loop().create_task(self._control_frame(session, opcode, data))
@@ -432,7 +455,13 @@ class PmTestServer:
 
         websockets has already sent its own Pong, as tungstenite does, so a client gets two.
         """
-        if not await self._admit(session) or opcode is not Opcode.PING:
+        verdict = self._admit(session)
+        if verdict is Verdict.CLOSE:
+            if session.kick is None:  # one Close, however many refused frames arrive meanwhile
+                session.kick = asyncio.current_task()
+                await self._kick(session)
+            return
+        if verdict is not Verdict.ACCEPT or opcode is not Opcode.PING:
             return
         with contextlib.suppress(ConnectionClosed):
             await session.connection.pong(data)

@@ -32,6 +32,7 @@ from projectmanagement_core.exceptions import (
     ConnectionException,
     FieldError,
     ProjectManagementException,
+    RateLimitClosedException,
     ValidationException,
     exception_from_error,
 )
@@ -87,6 +88,7 @@ from projectmanagement_services.websocket.protocol import (
     TextFrame,
     UnknownPayload,
 )
+from projectmanagement_services.websocket.send_gate import SendGate, is_rate_limit_warning
 
 __all__ = ["DROP_LATE_ANSWER", "DROP_MALFORMED", "DROP_OVERSIZED", "DROP_UNKNOWN", "WebSocketClient"]
 
@@ -115,6 +117,10 @@ class WebSocketClient:
         connection_factory: opens a ``WebSocketConnection`` (the transport seam); ``websockets`` by
             default.
         telemetry: optional hook for dropped frames and round-trip times.
+        rate_limiter: paces every frame sent (pm-server limits each connection's frames); a
+            request waits for its slot within ``RequestTimeout`` or fails fast with
+            ``RateLimitExceededException``; a heartbeat ping is skipped when no slot is free.
+            None: frames go out unpaced.
     """
 
     # Events (as .NET events): ``client.on_x += handler`` or ``client.on_x.subscribe(handler)``.
@@ -141,6 +147,7 @@ class WebSocketClient:
         wall_clock: Callable[[], float] = time.time,
         connection_factory: ConnectionFactory | None = None,
         telemetry: WebSocketInstrumentation | None = None,
+        rate_limiter: SendGate | None = None,
     ) -> None:
         self._options = options
         self._health = health if health is not None else ConnectionHealthTracker(clock=clock)
@@ -148,6 +155,7 @@ class WebSocketClient:
         self._sleep = sleep
         self._factory: ConnectionFactory = connection_factory or open_websocket
         self._telemetry = telemetry
+        self._gate = rate_limiter
         self._codec = FrameCodec(options.max_message_size, wall_clock=wall_clock)
         self._pending: PendingRequests[_Reply] = PendingRequests(
             options.max_pending_requests, sleep=sleep, on_count_changed=self._health.set_pending_requests
@@ -157,10 +165,11 @@ class WebSocketClient:
         self._lifecycle = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._connected_at = 0.0
-        self._last_ping_at = -math.inf
+        self._next_ping_at = -math.inf
         self._heartbeat: asyncio.Task[None] | None = None
         self._dropped: Counter[str] = Counter()
         self._warnings_received = 0
+        self._pings_skipped = 0
 
         self._broadcast_events: dict[str, Event[Any]] = {
             "work_item_created": self.on_work_item_created,
@@ -221,6 +230,16 @@ class WebSocketClient:
         """Text frames (rate-limit warnings) received since construction."""
         return self._warnings_received
 
+    @property
+    def rate_limiter(self) -> SendGate | None:
+        """What paces this client's frames (None: nothing does)."""
+        return self._gate
+
+    @property
+    def heartbeat_pings_skipped(self) -> int:
+        """Heartbeat pings not sent because the rate limiter had no free slot at the time."""
+        return self._pings_skipped
+
     def __repr__(self) -> str:
         return f"WebSocketClient(url={self._options.server_url!r}, state={self._state})"
 
@@ -252,7 +271,9 @@ class WebSocketClient:
                 raise
             self._conn = conn
             self._connected_at = self._clock()
-            self._last_ping_at = -math.inf
+            self._next_ping_at = -math.inf
+            if self._gate is not None:
+                self._gate.reset()
             self._health.mark_connected()
             self._spawn(self._read_loop(conn), "pm-ws reader")
             self._heartbeat = self._spawn(self._heartbeat_loop(conn), "pm-ws heartbeat")
@@ -300,6 +321,8 @@ class WebSocketClient:
             return  # already handled, or closed locally
         self._conn = None
         conn.abort()
+        if isinstance(error, RateLimitClosedException) and self._gate is not None:
+            self._gate.record_close()
         self._health.mark_disconnected()
         failed = self._pending.fail_all(lambda: _lost(error))
         current = asyncio.current_task()
@@ -354,6 +377,8 @@ class WebSocketClient:
         elif isinstance(event, TextFrame):
             self._warnings_received += 1
             _log.warning("server warning: %s", event.text)
+            if self._gate is not None and is_rate_limit_warning(event.text):
+                self._gate.record_refusal()
             self.on_warning.emit(event.text)
         elif isinstance(event, UnknownPayload):
             _log.debug("ignored unknown payload %s", event.name or list(event.field_numbers))
@@ -386,15 +411,19 @@ class WebSocketClient:
                 error = ConnectionException(f"heartbeat timeout: nothing received for {idle:.3f} s")
                 self._connection_lost(conn, error)
                 return
-            if idle >= interval and now - self._last_ping_at >= interval:
-                self._last_ping_at = now
-                self._spawn(self._heartbeat_ping(), "pm-ws heartbeat ping")
-            until_ping = interval - idle if idle < interval else interval - (now - self._last_ping_at)
+            if idle >= interval and now >= self._next_ping_at:
+                if self._gate is None or self._gate.try_acquire():
+                    self._next_ping_at = now + interval
+                    self._spawn(self._heartbeat_ping(), "pm-ws heartbeat ping")
+                else:  # no free slot: skip rather than queue, and look again when one frees up
+                    self._pings_skipped += 1
+                    self._next_ping_at = now + max(self._gate.seconds_until_available(), 1e-3)
+            until_ping = interval - idle if idle < interval else self._next_ping_at - now
             await self._sleep(max(min(timeout - idle, until_ping), 0.0))
 
     async def _heartbeat_ping(self) -> None:
         try:
-            await self.ping()
+            await self._ping(paced=False)  # its slot was taken by the heartbeat loop
         except ProjectManagementException as exc:  # the heartbeat loop decides about liveness
             _log.debug("heartbeat ping failed: %s", exc)
 
@@ -406,9 +435,18 @@ class WebSocketClient:
             raise ConnectionException(f"not connected (state {self._state})")
         return conn
 
-    async def _exchange(self, operation: str, frame: OutgoingFrame) -> tuple[_Reply, float]:
-        """Send one request and await its reply; returns the reply and the monotonic send time."""
+    async def _exchange(
+        self, operation: str, frame: OutgoingFrame, *, paced: bool = True
+    ) -> tuple[_Reply, float]:
+        """Send one request and await its reply; returns the reply and the monotonic send time.
+
+        With a rate limiter the frame first waits for its send slot (bounded by RequestTimeout);
+        the answer then gets a RequestTimeout of its own, counted from the send.
+        """
         self._require_connection()
+        if paced and self._gate is not None:
+            # Before registering: a drop while waiting must not fail a request that was never sent.
+            await self._gate.acquire(operation, self._options.request_timeout)
         async with self._pending.track(frame.message_id, operation) as call:
             conn = self._require_connection()  # the link may have dropped while waiting for a slot
             sent_at = self._clock()
@@ -452,8 +490,11 @@ class WebSocketClient:
 
     async def ping(self) -> timedelta:
         """Send an app-level Ping and return the round-trip time (also recorded in ``health``)."""
+        return await self._ping(paced=True)
+
+    async def _ping(self, *, paced: bool) -> timedelta:
         frame = self._codec.encode_ping()
-        reply, sent_at = await self._exchange("Ping", frame)
+        reply, sent_at = await self._exchange("Ping", frame, paced=paced)
         if isinstance(reply, ErrorAnswer):
             raise exception_from_error(reply.error)
         if not isinstance(reply, Pong):
@@ -638,8 +679,12 @@ class WebSocketClient:
 
 
 def _lost(error: ConnectionException) -> ConnectionException:
-    """A fresh exception per failed caller, chained to the cause of the drop."""
-    exc = ConnectionException(str(error).removesuffix(_close_suffix(error)), close_code=error.close_code)
+    """A fresh exception per failed caller (of the same kind), chained to the cause of the drop."""
+    exc: ConnectionException
+    if isinstance(error, RateLimitClosedException):
+        exc = RateLimitClosedException(error.reason, close_code=error.close_code or 1008)
+    else:
+        exc = ConnectionException(str(error).removesuffix(_close_suffix(error)), close_code=error.close_code)
     exc.__cause__ = error
     return exc
 

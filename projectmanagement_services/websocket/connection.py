@@ -34,12 +34,13 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as websockets_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
-from projectmanagement_core.exceptions import ConnectionException
+from projectmanagement_core.exceptions import ConnectionException, RateLimitClosedException
 from projectmanagement_services.websocket.log_redaction import redacting_logger
 from projectmanagement_services.websocket.options import WebSocketOptions
 
 __all__ = [
     "OVERSIZE_HEADROOM",
+    "RATE_LIMIT_CLOSE_CODE",
     "ConnectionFactory",
     "HandshakeRejectedException",
     "WebSocketConnection",
@@ -53,6 +54,8 @@ _log = logging.getLogger(__name__)
 
 #: websockets accepts frames up to this multiple of MaxMessageSize; the client drops those above 1x.
 OVERSIZE_HEADROOM: Final = 4
+#: pm-server's only Close code: policy (1008), sent when it kicks a connection for its rate.
+RATE_LIMIT_CLOSE_CODE: Final = 1008
 
 
 class HandshakeRejectedException(ConnectionException):
@@ -95,6 +98,8 @@ def _translate(exc: BaseException, action: str) -> ConnectionException:
         return HandshakeRejectedException(exc.response.status_code)
     if isinstance(exc, ConnectionClosed):
         code = exc.rcvd.code if exc.rcvd is not None else None
+        if exc.rcvd is not None and code == RATE_LIMIT_CLOSE_CODE and "rate limit" in exc.rcvd.reason.lower():
+            return RateLimitClosedException(exc.rcvd.reason, close_code=code)
         return ConnectionException(f"connection closed while {action}", close_code=code)
     if isinstance(exc, TimeoutError):
         return ConnectionException(f"timed out while {action}")

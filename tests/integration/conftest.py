@@ -21,6 +21,8 @@ from projectmanagement_services.clock import SleepFunction
 from projectmanagement_services.resilience import (
     CircuitBreaker,
     CircuitBreakerOptions,
+    RateLimiter,
+    RateLimitOptions,
     ReconnectionOptions,
     ReconnectionService,
     ResilientWebSocketClient,
@@ -92,6 +94,7 @@ class Stack:
     connected: ConnectedSignal
     breaker_time: FakeTime
     otel: OtelCapture
+    rate_limiter: RateLimiter | None = None
 
 
 def websocket_options(
@@ -121,6 +124,7 @@ def build_stack(
     reconnection: ReconnectionOptions | None = None,
     reconnect_sleep: SleepFunction = asyncio.sleep,
     client_time: ManualTime | None = None,
+    rate_limit: RateLimitOptions | None = None,
 ) -> Stack:
     """The production composition (as the container wires it), with test telemetry and fake breaker time.
 
@@ -129,14 +133,19 @@ def build_stack(
     ``client_time``: the WebSocketClient's clock and timer (request timeouts, heartbeat) run on this
     manual time, so a request times out exactly when the test advances it, never because a loaded
     machine answered slowly.
+    ``rate_limit``: the client-side rate limiter's options (as the container wires it: shared by the
+    client and the reconnection service); None builds none.
     """
     otel = OtelCapture(server_address="127.0.0.1", server_port=server.port)
     telemetry: PmTelemetry = otel.telemetry
     options = websocket_options(server, user_id or uuid4(), request_timeout)
+    limiter = None if rate_limit is None else RateLimiter(rate_limit, telemetry=telemetry)
     if client_time is None:
-        inner = WebSocketClient(options)
+        inner = WebSocketClient(options, rate_limiter=limiter)
     else:
-        inner = WebSocketClient(options, clock=client_time.clock, sleep=client_time.sleep)
+        inner = WebSocketClient(
+            options, clock=client_time.clock, sleep=client_time.sleep, rate_limiter=limiter
+        )
     connected = ConnectedSignal(inner)
     breaker_time = FakeTime()
     circuit = CircuitBreaker(
@@ -152,9 +161,10 @@ def build_stack(
         reconnection or ReconnectionOptions(max_attempts=20, initial_delay=TINY, max_delay=TINY * 5),
         sleep=reconnect_sleep,
         telemetry=telemetry,
+        rate_limiter=limiter,
     )
     client = ResilientWebSocketClient(inner, circuit, retry_policy, reconnection=service, telemetry=telemetry)
-    return Stack(inner, circuit, retry_policy, service, client, connected, breaker_time, otel)
+    return Stack(inner, circuit, retry_policy, service, client, connected, breaker_time, otel, limiter)
 
 
 async def wait_for_state(client: WebSocketClient, state: ConnectionState) -> None:

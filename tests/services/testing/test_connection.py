@@ -742,7 +742,7 @@ async def test_websocket_pings_cost_rate_limit_tokens_as_any_message() -> None:
     async with PmTestServer() as server:
         ws = await up.open_ws(server.url)
         async with ws, asyncio.timeout(TIMEOUT):
-            with server.faults.rate_limit(burst=1, refill_seconds=3600):
+            with server.faults.rate_limit(burst=1, period=3600):
                 await (await ws.ping(b"first"))  # takes the only token
                 await ws.send(make("ping", timestamp=1).SerializeToString())
                 assert await ws.recv() == "Rate limit exceeded. Slow down. (1/5 warnings)"

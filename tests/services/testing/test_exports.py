@@ -7,7 +7,9 @@ import projectmanagement_services.testing as testing
 
 def test_exports_are_exactly_the_public_api() -> None:
     assert set(testing.__all__) == {
+        "PM_SERVER_RATE_LIMIT",
         "PmTestServer",
+        "RateLimit",
         "RateLimitSettings",
         "ServerCounters",
         "ServerFaults",

@@ -221,6 +221,7 @@ async def test_a_create_retried_with_its_message_id_is_not_duplicated(
 async def test_a_thousand_concurrent_requests_on_one_connection_are_all_correlated(
     client: WebSocketClient, server: PmTestServer
 ) -> None:
+    server.faults.set_rate_limit(None)  # 1001 frames on one connection: far beyond pm-server's burst
     async with asyncio.timeout(30):
         project = await new_project(client)
         titles = [f"item {n:04d}" for n in range(1000)]
@@ -503,6 +504,7 @@ async def test_no_write_reaches_the_aborted_transport_after_a_drop(
     """After a TCP abort every further send fails at once, before the transport: asyncio never logs
     "socket.send() raised exception." (its warning for writes to a lost connection)."""
     caplog.set_level(logging.WARNING, logger="asyncio")
+    server.faults.set_rate_limit(None)  # an unbounded stream of pings on one connection
     time = FakeTime()  # request timers never fire: only the drop ends the requests
     client = client_for(server, clock=time.clock, sleep=time.sleep, MaxPendingRequests=1000)
     stop = asyncio.Event()
