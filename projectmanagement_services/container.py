@@ -70,6 +70,7 @@ _CIRCUIT_BREAKER_OPTIONS = operator.attrgetter("project_management.circuit_break
 _RETRY_POLICY_OPTIONS = operator.attrgetter("project_management.retry_policy")
 _RECONNECTION_OPTIONS = operator.attrgetter("project_management.reconnection")
 _WEB_SOCKET_OPTIONS = operator.attrgetter("project_management.web_socket")
+_RATE_LIMIT_OPTIONS = operator.attrgetter("project_management.rate_limit")
 
 #: Ports a ws:// or wss:// URL implies when it names none (``server.port`` on spans).
 _DEFAULT_PORTS = {"ws": 80, "wss": 443}
@@ -89,6 +90,7 @@ def _settings_monitor(
     retry: RetryPolicy,
     reconnection: ReconnectionService,
     inner_client: object,
+    rate_limiter: RateLimiter,
 ) -> SettingsMonitor:
     """The monitor with every component that applies options live registered (design.md section 8).
 
@@ -100,6 +102,7 @@ def _settings_monitor(
     monitor.register(f"{pm}:CircuitBreaker", breaker.update_options, _CIRCUIT_BREAKER_OPTIONS)
     monitor.register(f"{pm}:RetryPolicy", retry.update_options, _RETRY_POLICY_OPTIONS)
     monitor.register(f"{pm}:Reconnection", reconnection.update_options, _RECONNECTION_OPTIONS)
+    monitor.register(f"{pm}:RateLimit", rate_limiter.update_options, _RATE_LIMIT_OPTIONS)
     update_client = getattr(inner_client, "update_options", None)
     if callable(update_client):
         monitor.register(f"{pm}:WebSocket", update_client, _WEB_SOCKET_OPTIONS, keys=LIVE_OPTIONS)
@@ -301,6 +304,7 @@ class PmContainer(containers.DeclarativeContainer):
         retry_policy,
         reconnection,
         inner_client,
+        rate_limiter,
     )
     settings_watch = providers.Resource(_settings_watch, settings_monitor, settings)
 

@@ -151,6 +151,18 @@ class RateLimiter:
         now = self._clock()
         return max(max(self._tat, now) - self._tau + self._margin(now) - now, 0.0)
 
+    def update_options(self, options: RateLimitOptions) -> None:
+        """Apply new options live (settings reload) without touching the connection.
+
+        The new burst and period are the operator's word: they replace what the server taught, and
+        the next slot is computed with them. Slots already reserved keep their times, so sends that
+        are waiting are neither re-ordered nor released early. ``Burst: null`` turns limiting off.
+        """
+        self._options = options
+        self._burst = options.burst or 1
+        self._period = options.period.total_seconds()
+        self._last_lesson = -math.inf
+
     # -- taking slots ----------------------------------------------------------------------------
     def reset(self) -> None:
         """A new connection: pm-server gives it a full bucket. Pending reservations are void."""

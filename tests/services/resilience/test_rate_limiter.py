@@ -241,3 +241,25 @@ async def test_a_quiet_spell_undoes_one_lesson_at_a_time() -> None:
     time.now += 1000.0
     bucket.try_acquire()
     assert (bucket.burst, bucket.period) == (20, timedelta(seconds=1))  # never beyond the options
+
+
+async def test_update_options_applies_live_and_keeps_reserved_slots() -> None:
+    time = RecordingSleep()
+    bucket = limiter(2, 10.0, time)
+    assert [await bucket.acquire("Op", LONG) for _ in range(2)] == pytest.approx([0, 0.5])
+
+    # A smaller burst: the slots already taken still count, so the next send waits a whole period.
+    bucket.update_options(RateLimitOptions(burst=1, period=timedelta(seconds=10)))
+    assert (bucket.burst, bucket.period) == (1, timedelta(seconds=10))
+    assert await bucket.acquire("Op", LONG) == pytest.approx(20.5)
+
+    bucket.record_refusal()  # a lesson from the server halves the rate
+    assert bucket.period == timedelta(seconds=20)
+    # A larger burst is the operator's word: it replaces the lesson and frees room at once.
+    bucket.update_options(RateLimitOptions(burst=50, period=timedelta(seconds=1)))
+    assert (bucket.burst, bucket.period) == (50, timedelta(seconds=1))
+    assert await bucket.acquire("Op", LONG) == 0.0
+
+    bucket.update_options(RateLimitOptions(burst=None))
+    assert not bucket.enabled
+    assert await bucket.acquire("Op", LONG) == 0.0

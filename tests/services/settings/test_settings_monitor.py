@@ -279,7 +279,7 @@ def test_the_environment_file_is_watched_and_layered(tmp_path: Path) -> None:
     assert result.changed == ("ProjectManagement:RetryPolicy:MaxAttempts",)
 
 
-def test_the_container_registers_breaker_retry_reconnection_and_client(tmp_path: Path) -> None:
+def test_the_container_registers_breaker_retry_reconnection_client_and_rate_limiter(tmp_path: Path) -> None:
     path = write(tmp_path / "appsettings.json", BASE)
     container = create_container(config_path=path)
     monitor = container.settings_monitor()
@@ -287,6 +287,7 @@ def test_the_container_registers_breaker_retry_reconnection_and_client(tmp_path:
         CircuitBreaker={"FailureThreshold": 2},
         RetryPolicy={"MaxAttempts": 6},
         Reconnection={"MaxAttempts": None},
+        RateLimit={"Burst": 7, "Period": "00:00:02"},
         WebSocket={
             "HeartbeatInterval": "00:00:03",
             "HeartbeatTimeout": "00:00:09",
@@ -300,6 +301,9 @@ def test_the_container_registers_breaker_retry_reconnection_and_client(tmp_path:
     assert container.circuit_breaker().options.failure_threshold == 2
     assert container.retry_policy().options.max_attempts == 6
     assert container.reconnection().options.max_attempts is None
+    limiter = container.rate_limiter()
+    assert (limiter.burst, limiter.period) == (7, timedelta(seconds=2))
+    assert container.inner_client().rate_limiter is limiter  # the client paces with the new numbers
     client_options = container.inner_client().options
     assert client_options.heartbeat_interval == timedelta(seconds=3)
     assert client_options.heartbeat_timeout == timedelta(seconds=9)
