@@ -6,6 +6,8 @@ project's converters, that what the server answers afterwards still converts.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from projectmanagement_core import converters
@@ -19,6 +21,10 @@ LAST_SECOND = 253_402_300_799
 FIRST_SECOND = -62_135_596_800
 #: Inside chrono's range (year 100000), so pm-server itself would store it.
 YEAR_100000 = 3_093_527_980_800
+
+
+def _dates(field: str, value: int) -> dict[str, Any]:
+    return {field: value}
 
 
 async def _sprints(client: RawClient, project_id: str) -> list[pb.Sprint]:
@@ -46,7 +52,7 @@ async def test_sprint_update_to_a_date_no_client_can_read_is_refused_and_not_sto
 ) -> None:
     sprint = await alice.create_sprint(project.id)
     answer = await alice.call(
-        "update_sprint_request", sprint_id=sprint.id, expected_version=sprint.version, **{field: value}
+        "update_sprint_request", sprint_id=sprint.id, expected_version=sprint.version, **_dates(field, value)
     )
     error = assert_error(answer, "VALIDATION_ERROR", field)
     assert error.message == f"Validation failed: {message}"
@@ -61,7 +67,7 @@ async def test_sprint_update_to_the_last_readable_dates_is_stored(
     sprint = await alice.create_sprint(project.id)
     field = "end_date" if value > 0 else "start_date"
     answer = await alice.call(
-        "update_sprint_request", sprint_id=sprint.id, expected_version=sprint.version, **{field: value}
+        "update_sprint_request", sprint_id=sprint.id, expected_version=sprint.version, **_dates(field, value)
     )
     assert answer.WhichOneof("payload") == "sprint_updated", answer
     (stored,) = await _sprints(alice, project.id)
