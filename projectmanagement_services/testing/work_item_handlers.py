@@ -85,7 +85,9 @@ def create_work_item(ctx: HandlerContext, r: pb.CreateWorkItemRequest) -> None:
         raise database_error(
             f"Database initialization failed: Project {project_id} not found when incrementing work item counter"
         )
-    item.item_number = require_int32(number, "item_number", "Work item numbers of this project are exhausted")
+    # The project's next number (an int32 of Project too) must stay sendable after this one.
+    require_int32(number + 1, "item_number", "Work item numbers of this project are exhausted")
+    item.item_number = number
     ctx.store.insert_work_item(item)
     ctx.store.with_hierarchy(item)
     answer = ctx.answer()

@@ -6,14 +6,18 @@ project's converters, that what the server answers afterwards still converts.
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.asyncio.client import connect as ws_connect
 
 from projectmanagement_core import converters
 from projectmanagement_core.proto import messages_pb2 as pb
 from projectmanagement_services.testing import PmTestServer
-from tests.services.testing.conftest import SPRINT_START, Connect, RawClient, assert_error, make
+from tests.services.testing.conftest import SPRINT_START, Connect, RawClient, assert_error, make, new_id
 
 INT32_MAX = 2**31 - 1
 #: 9999-12-31T23:59:59Z and 0001-01-01T00:00:00Z, the range RFC 3339 (and Python's datetime) can write.
@@ -160,3 +164,38 @@ async def test_the_same_kind_with_other_content_under_a_used_message_id_is_refus
     answer, _ = await alice.request(other)
     assert_error(answer, "INVALID_MESSAGE")
     assert [w.title for w in server.work_items(project.id)] == ["one"]
+
+
+async def test_counters_at_the_int32_limit_are_refused_not_wrapped(tmp_path: Path) -> None:
+    """Versions and item numbers are int32 on the wire; pm-server's release build would wrap them.
+
+    Reaching 2**31 updates takes too long, so the database is edited by hand, as an old or foreign
+    file could be.
+    """
+    database = tmp_path / "pm.db"
+    user = new_id()
+    async with PmTestServer(database=database) as server, ws_connect(f"{server.url}?user_id={user}") as ws:
+        client = RawClient(ws, user)
+        project = await client.create_project()
+        item = await client.create_item(project.id)
+        sprint = await client.create_sprint(project.id)
+        with closing(sqlite3.connect(database)) as db, db:
+            db.execute("UPDATE work_items SET version = ?", (INT32_MAX,))
+            db.execute("UPDATE sprints SET version = ?", (INT32_MAX,))
+            db.execute("UPDATE projects SET version = ?, next_work_item_number = ?", (INT32_MAX, INT32_MAX))
+        updates = [
+            ("update_work_item_request", {"work_item_id": item.id, "title": "x"}),
+            ("update_sprint_request", {"sprint_id": sprint.id, "name": "x"}),
+            ("update_project_request", {"project_id": project.id, "title": "x"}),
+        ]
+        for kind, fields in updates:
+            answer = await client.call(kind, expected_version=INT32_MAX, **fields)
+            assert "exhausted" in assert_error(answer, "VALIDATION_ERROR", "expected_version").message
+        answer = await client.call(
+            "create_work_item_request", project_id=project.id, title="t", item_type=pb.TASK
+        )
+        assert_error(answer, "VALIDATION_ERROR", "item_number")
+        assert server.counters.internal_errors == 0
+        listed = await client.call("get_work_items_request", project_id=project.id)
+        (stored,) = [converters.work_item_from_proto(w) for w in listed.work_items_list.work_items]
+        assert (stored.title, stored.version) == ("item", INT32_MAX)
