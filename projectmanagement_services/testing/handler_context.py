@@ -3,9 +3,10 @@
 A handler is a function ``(ctx, request) -> None`` that reads and writes ``ctx.store``, sets the answer
 with :meth:`HandlerContext.answer` and queues broadcasts; it refuses a request by raising
 :class:`~projectmanagement_services.testing.rejection.RequestRejected`, and a create that was
-already applied by raising :class:`Replayed`. The
-rules common to handlers (membership and roles, idempotency, activity entries) live here, spelled as
-pm-server's ``authorization.rs``, ``idempotency.rs`` and ``pm-core/models/activity_log.rs``.
+already applied by raising :class:`Replayed`. The rules common to handlers (membership and roles,
+idempotency, activity entries) live here, spelled as pm-server's ``authorization.rs``,
+``idempotency.rs`` and ``pm-core/models/activity_log.rs`` (idempotency keyed per user and request:
+a deliberate difference, see :meth:`HandlerContext.check_replay`).
 """
 
 from __future__ import annotations
