@@ -16,6 +16,9 @@ from projectmanagement_services.testing.rejection import invalid_message, valida
 
 __all__ = [
     "DESCRIPTION_MAX",
+    "FIRST_READABLE_SECOND",
+    "INT32_MAX",
+    "LAST_READABLE_SECOND",
     "PRIORITIES",
     "SPRINT_FUTURE_SECONDS",
     "SPRINT_NAME_MAX",
@@ -24,7 +27,9 @@ __all__ = [
     "TITLE_MAX",
     "WORK_ITEM_STATUSES",
     "parse_uuid",
+    "require_int32",
     "require_project_key",
+    "require_readable_date",
     "require_sprint_dates",
     "require_string",
     "sanitize",
@@ -42,6 +47,13 @@ SPRINT_FUTURE_SECONDS: Final = 5 * 365 * 24 * 60 * 60
 #: What the update handler's validate_status accepts; the table's CHECK refuses 'blocked'.
 WORK_ITEM_STATUSES: Final = ("backlog", "todo", "in_progress", "review", "done", "blocked")
 PRIORITIES: Final = ("low", "medium", "high", "critical")
+
+#: The largest value of an int32 wire field (position, version, item_number, story_points).
+INT32_MAX: Final = 2**31 - 1
+#: 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the dates RFC 3339 (four-digit years) and Python's
+#: ``datetime`` can hold. chrono goes to year 262143, so pm-server stores dates no client here can read.
+FIRST_READABLE_SECOND: Final = -62_135_596_800
+LAST_READABLE_SECOND: Final = 253_402_300_799
 
 _HEX: Final = "[0-9a-fA-F]"
 _HYPHENATED: Final = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"
@@ -97,3 +109,24 @@ def require_sprint_dates(start: int, end: int, now: int) -> None:
         raise invalid_message("start_date is outside reasonable range")
     if not low <= end <= high:
         raise invalid_message("end_date is outside reasonable range")
+
+
+def require_readable_date(seconds: int, field: str, message: str) -> None:
+    """A date every client can decode (years 1-9999); **ref**: pm-server accepts chrono's whole range.
+
+    Beyond chrono's range pm-server answers VALIDATION_ERROR on the field (``from_timestamp`` is None);
+    the reference server answers the same, with the same text, from year 10000 on, instead of storing
+    a sprint that makes every client's list of sprints fail to convert.
+    """
+    if not FIRST_READABLE_SECOND <= seconds <= LAST_READABLE_SECOND:
+        raise validation_error(message, field)
+
+
+def require_int32(value: int, field: str, message: str) -> int:
+    """A value the server computed (next position, version, number) that must fit its int32 field.
+
+    pm-server casts with ``as i32``, which wraps to a negative number; the reference server refuses.
+    """
+    if value > INT32_MAX:
+        raise validation_error(message, field)
+    return value

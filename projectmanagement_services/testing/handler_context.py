@@ -2,9 +2,11 @@
 
 A handler is a function ``(ctx, request) -> None`` that reads and writes ``ctx.store``, sets the answer
 with :meth:`HandlerContext.answer` and queues broadcasts; it refuses a request by raising
-:class:`~projectmanagement_services.testing.rejection.RequestRejected`, and a create that was already applied by raising :class:`Replayed`. The
-rules common to handlers (membership and roles, idempotency, activity entries) live here, spelled as
-pm-server's ``authorization.rs``, ``idempotency.rs`` and ``pm-core/models/activity_log.rs``.
+:class:`~projectmanagement_services.testing.rejection.RequestRejected`, and a create that was
+already applied by raising :class:`Replayed`. The rules common to handlers (membership and roles,
+idempotency, activity entries) live here, spelled as pm-server's ``authorization.rs``,
+``idempotency.rs`` and ``pm-core/models/activity_log.rs`` (idempotency keyed per user and request:
+a deliberate difference, see :meth:`HandlerContext.check_replay`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from projectmanagement_core.proto import messages_pb2 as pb
-from projectmanagement_services.testing.rejection import unauthorized
+from projectmanagement_services.testing.rejection import invalid_message, unauthorized
 from projectmanagement_services.testing.store import SqliteStore
 
 __all__ = [
@@ -73,6 +75,8 @@ class HandlerContext:
     message_id: str
     timestamp: int
     new_id: Callable[[], str]
+    #: What a replay must match besides user and message_id: a digest of the request's kind and payload.
+    request_digest: bytes = b""
     reply: pb.WebSocketMessage | None = None
     broadcasts: list[Broadcast] = field(default_factory=list)
     #: Creates set this: the answer is stored under the message_id once the request succeeded.
@@ -88,10 +92,21 @@ class HandlerContext:
         return self.reply
 
     def check_replay(self) -> None:
-        """``check_idempotency``: by message_id alone, whatever the request type or user."""
-        stored = self.store.stored_answer(self.message_id)
+        """``check_idempotency``, keyed by (user, message_id) and checked against the request's digest.
+
+        pm-server keys by message_id alone, so anyone re-sending another user's id gets that user's
+        answer (the README's pm-server quirks): here only the same user re-sending the same request
+        replays; the same user re-using the id for another request is INVALID_MESSAGE, and another
+        user's id is simply a new request of theirs.
+        """
+        stored = self.store.stored_answer(self.user_id, self.message_id)
         if stored is not None:
-            raise Replayed(stored)
+            digest, answer = stored
+            if digest != self.request_digest:
+                raise invalid_message(
+                    f"message_id {self.message_id!r} was already used for a different request"
+                )
+            raise Replayed(answer)
         self.store_answer = True
 
     def require(self, project_id: str, permission: Permission) -> None:

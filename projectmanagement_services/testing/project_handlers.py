@@ -16,6 +16,7 @@ from projectmanagement_services.testing.checks import (
     DESCRIPTION_MAX,
     TITLE_MAX,
     parse_uuid,
+    require_int32,
     require_project_key,
     require_string,
     sanitize,
@@ -104,7 +105,7 @@ def update_project(ctx: HandlerContext, r: pb.UpdateProjectRequest) -> None:
     if changes:
         project.updated_at = ctx.timestamp
         project.updated_by = ctx.user_id
-        project.version += 1
+        project.version = require_int32(project.version + 1, "expected_version", "Project version exhausted")
         ctx.store.save_project(project)
     answer = ctx.answer()
     answer.project_updated.project.CopyFrom(project)

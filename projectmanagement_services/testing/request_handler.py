@@ -10,6 +10,7 @@ does, with the message shape it uses.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import time
 import uuid
@@ -113,14 +114,18 @@ class RequestHandler:
         kind = request.WhichOneof("payload")
         if kind not in ENTITY_REQUESTS:
             raise ValueError(f"not an entity request: {kind}")
-        ctx = HandlerContext(self._store, user_id, request.message_id, int(self._now()), self._new_id)
+        payload = getattr(request, kind)
+        digest = hashlib.sha256(kind.encode() + b"\0" + payload.SerializeToString(deterministic=True))
+        ctx = HandlerContext(
+            self._store, user_id, request.message_id, int(self._now()), self._new_id, digest.digest()
+        )
         try:
             with self._store.transaction():
-                _HANDLERS[kind](ctx, getattr(request, kind))
+                _HANDLERS[kind](ctx, payload)
                 assert ctx.reply is not None, f"{kind} set no answer"
                 answer = ctx.reply.SerializeToString()
                 if ctx.store_answer:
-                    self._store.store_answer(request.message_id, answer)
+                    self._store.store_answer(user_id, request.message_id, ctx.request_digest, answer)
         except Replayed as replay:
             self._counters.replays_served += 1
             return Outcome(replay.answer, replayed=True)

@@ -16,6 +16,8 @@ from projectmanagement_core.proto import messages_pb2 as pb
 from projectmanagement_services.testing.checks import (
     SPRINT_NAME_MAX,
     parse_uuid,
+    require_int32,
+    require_readable_date,
     require_sprint_dates,
     require_string,
     sanitize,
@@ -114,7 +116,7 @@ def update_sprint(ctx: HandlerContext, r: pb.UpdateSprintRequest) -> None:
     if changes:
         sprint.updated_at = ctx.timestamp
         sprint.updated_by = ctx.user_id
-        sprint.version += 1
+        sprint.version = require_int32(sprint.version + 1, "expected_version", "Sprint version exhausted")
         ctx.store.save_sprint(sprint)
     answer = ctx.answer()
     answer.sprint_updated.sprint.CopyFrom(sprint)
@@ -150,11 +152,11 @@ def get_sprints(ctx: HandlerContext, r: pb.GetSprintsRequest) -> None:
 
 
 def _date(seconds: int, field: str) -> str:
-    """A date as pm-server renders it in a FieldChange (RFC 3339, UTC)."""
+    """A date as pm-server renders it in a FieldChange (RFC 3339, UTC); unreadable ones are refused."""
+    suffix = "" if field == "start_date" else " timestamp"
+    require_readable_date(seconds, field, f"Invalid {field}{suffix}")
     rendered = render_timestamp(seconds)
-    if rendered is None:
-        suffix = "" if field == "start_date" else " timestamp"
-        raise validation_error(f"Invalid {field}{suffix}", field)
+    assert rendered is not None  # years 1-9999 are inside chrono's range
     return rendered
 
 

@@ -27,7 +27,7 @@ __all__ = ["ROLES", "SCHEMA_VERSION", "SqliteStore"]
 _M = TypeVar("_M", bound=Message)
 
 #: Bumped whenever the tables change; a database of another version is refused, not misread.
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
 # As pm-server's migrations (pm-db/migrations), where the wire can tell: the CHECK constraints on work
 # item status and priority, the foreign keys (a sprint or assignee the database does not know is a
@@ -73,7 +73,11 @@ CREATE INDEX IF NOT EXISTS work_items_live_position
     ON work_items (project_id, parent_id, position) WHERE deleted_at IS NULL;
 CREATE INDEX IF NOT EXISTS work_items_live_list
     ON work_items (project_id, position) WHERE deleted_at IS NULL;
-CREATE TABLE IF NOT EXISTS idempotency (message_id TEXT PRIMARY KEY, answer BLOB NOT NULL);
+-- Keyed by user and message_id (not message_id alone, as pm-server): see stored_answer.
+CREATE TABLE IF NOT EXISTS idempotency (
+    user_id TEXT NOT NULL, message_id TEXT NOT NULL, request_digest BLOB NOT NULL, answer BLOB NOT NULL,
+    PRIMARY KEY (user_id, message_id)
+);
 """
 
 # Column lists mirror the proto field names, so rows and messages convert generically.
@@ -378,12 +382,19 @@ class SqliteStore:
 
     # ------------------------------------------------------------------ idempotency
 
-    def stored_answer(self, message_id: str) -> bytes | None:
-        """The serialized answer of the create first sent with ``message_id``, if any."""
-        answer = self._scalar("SELECT answer FROM idempotency WHERE message_id = ?", message_id)
-        return None if answer is None else bytes(answer)  # type: ignore[call-overload]
+    def stored_answer(self, user_id: str, message_id: str) -> tuple[bytes, bytes] | None:
+        """``(request_digest, answer)`` of the create ``user_id`` first sent with ``message_id``, if any.
 
-    def store_answer(self, message_id: str, answer: bytes) -> None:
+        Per user, so another user's message_id can neither read nor block this user's answers.
+        """
+        row = self._connection.execute(
+            "SELECT request_digest, answer FROM idempotency WHERE user_id = ? AND message_id = ?",
+            (user_id, message_id),
+        ).fetchone()
+        return None if row is None else (bytes(row[0]), bytes(row[1]))
+
+    def store_answer(self, user_id: str, message_id: str, request_digest: bytes, answer: bytes) -> None:
         self._connection.execute(
-            "INSERT OR IGNORE INTO idempotency (message_id, answer) VALUES (?, ?)", (message_id, answer)
+            "INSERT OR IGNORE INTO idempotency (user_id, message_id, request_digest, answer) VALUES (?, ?, ?, ?)",
+            (user_id, message_id, request_digest, answer),
         )

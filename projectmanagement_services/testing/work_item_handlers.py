@@ -15,11 +15,13 @@ from typing import Final
 from projectmanagement_core.proto import messages_pb2 as pb
 from projectmanagement_services.testing.checks import (
     DESCRIPTION_MAX,
+    INT32_MAX,
     PRIORITIES,
     STORY_POINTS_MAX,
     TITLE_MAX,
     WORK_ITEM_STATUSES,
     parse_uuid,
+    require_int32,
     require_string,
     sanitize,
 )
@@ -54,11 +56,16 @@ def create_work_item(ctx: HandlerContext, r: pb.CreateWorkItemRequest) -> None:
     ctx.require(project_id, Permission.EDIT)
     if parent_id is not None:
         _validate_hierarchy(ctx, r.item_type, parent_id)
+    position = require_int32(
+        ctx.store.max_position(project_id, parent_id) + 1,
+        "position",
+        f"No position left under this parent: one already holds the largest ({INT32_MAX})",
+    )
     item = pb.WorkItem(
         id=ctx.new_id(),
         item_type=r.item_type,
         project_id=project_id,
-        position=ctx.store.max_position(project_id, parent_id) + 1,
+        position=position,
         title=sanitize(r.title),
         # Not validated on create (only on update): the table's CHECK has the last word.
         status=r.status if r.HasField("status") else "backlog",
@@ -78,6 +85,8 @@ def create_work_item(ctx: HandlerContext, r: pb.CreateWorkItemRequest) -> None:
         raise database_error(
             f"Database initialization failed: Project {project_id} not found when incrementing work item counter"
         )
+    # The project's next number (an int32 of Project too) must stay sendable after this one.
+    require_int32(number + 1, "item_number", "Work item numbers of this project are exhausted")
     item.item_number = number
     ctx.store.insert_work_item(item)
     ctx.store.with_hierarchy(item)
@@ -106,7 +115,7 @@ def update_work_item(ctx: HandlerContext, r: pb.UpdateWorkItemRequest) -> None:
         _apply_updates(item, r)
         item.updated_at = ctx.timestamp
         item.updated_by = ctx.user_id
-        item.version += 1
+        item.version = require_int32(item.version + 1, "expected_version", "Work item version exhausted")
         ctx.store.save_work_item(item)
     ctx.store.with_hierarchy(item)
     answer = ctx.answer()

@@ -256,21 +256,32 @@ async def test_description_too_long_on_update_is_validation_error_on_description
     assert error.message == "Validation failed: Description exceeds 10000 characters"
 
 
-async def test_replay_is_by_message_id_alone_even_an_empty_one(alice: RawClient, project: pb.Project) -> None:
-    """``idempotency.rs``: the key is the message_id whatever it is; creates only, after field checks."""
+async def test_replay_is_per_user_and_request_not_by_message_id_alone(
+    connect: Connect, alice: RawClient, project: pb.Project
+) -> None:
+    """``idempotency.rs`` keys by message_id alone (``""`` included), across users and request kinds.
 
-    async def send(kind: str, **fields: Any) -> pb.WebSocketMessage:
+    A security difference (**ref**, the README's pm-server quirks): the reference server replays only
+    the same user's same request; creates only, after the field checks, as pm-server.
+    """
+
+    async def send(client: RawClient, kind: str, **fields: Any) -> pb.WebSocketMessage:
         envelope = make(kind, **fields)
         envelope.message_id = ""
-        answer, _ = await alice.request(envelope)
+        answer, _ = await client.request(envelope)
         return answer
 
-    first = await send("create_work_item_request", project_id=project.id, title="a", item_type=pb.TASK)
-    again = await send("create_sprint_request", **_sprint_fields(project.id))
-    assert again.WhichOneof("payload") == "work_item_created"
+    item = {"project_id": project.id, "title": "a", "item_type": pb.TASK}
+    first = await send(alice, "create_work_item_request", **item)
+    again = await send(alice, "create_work_item_request", **item)
     assert again.work_item_created.work_item.id == first.work_item_created.work_item.id
-    invalid = await send("create_sprint_request", **{**_sprint_fields(project.id), "name": ""})
+    other_kind = await send(alice, "create_sprint_request", **_sprint_fields(project.id))
+    assert "already used" in assert_error(other_kind, "INVALID_MESSAGE").message
+    stranger = await send(await connect(), "create_work_item_request", **item)
+    assert_error(stranger, "UNAUTHORIZED")  # pm-server would hand her alice's item
+    invalid = await send(alice, "create_sprint_request", **{**_sprint_fields(project.id), "name": ""})
     assert_error(invalid, "INVALID_MESSAGE")  # field checks come before the replay
+    assert "already used" not in invalid.error.message
 
 
 async def test_key_of_a_deleted_project_is_a_database_error(alice: RawClient) -> None:
