@@ -67,6 +67,9 @@ def assert_converts(envelope: pb.WebSocketMessage) -> None:
     elif kind == "sprints_list":
         for sprint in envelope.sprints_list.sprints:
             converters.sprint_from_proto(sprint)
+    elif kind == "project_list":
+        for project in envelope.project_list.projects:
+            converters.project_from_proto(project)
     elif kind == "activity_log_created":
         converters.activity_log_entry_from_proto(envelope.activity_log_created.entry)
     elif kind in _EVENT_CONVERTERS:
@@ -80,6 +83,9 @@ _EVENT_CONVERTERS: dict[str, Callable[[Any], object]] = {
     "sprint_created": converters.sprint_created_from_proto,
     "sprint_updated": converters.sprint_updated_from_proto,
     "sprint_deleted": converters.sprint_deleted_from_proto,
+    "project_created": converters.project_created_from_proto,
+    "project_updated": converters.project_updated_from_proto,
+    "project_deleted": converters.project_deleted_from_proto,
 }
 
 
@@ -148,6 +154,8 @@ def assert_stored_data_converts(target: FuzzTarget) -> None:
         for kind in ("get_work_items_request", "get_sprints_request"):
             listed = request(ws, _envelope(kind, project_id=target.project_id))
             assert listed.WhichOneof("payload") in ("work_items_list", "sprints_list"), listed
+        listed = request(ws, _envelope("list_projects_request"))  # every client sees every project
+        assert listed.WhichOneof("payload") == "project_list", listed
 
 
 @pytest.fixture(scope="module")
