@@ -221,9 +221,19 @@ def test_story_points_are_0_to_100(points: int | None, ok: bool) -> None:
 
 @pytest.mark.parametrize(
     ("position", "ok"),
-    [(0, True), (5, True), (INT32_MAX, True), (-1, False), (INT32_MAX + 1, False), (None, True)],
+    [
+        (0, True),
+        (5, True),
+        (INT32_MAX - 1, True),
+        (INT32_MAX, False),
+        (-1, False),
+        (INT32_MAX + 1, False),
+        (None, True),
+    ],
 )
-def test_position_is_non_negative_and_fits_the_wire(position: int | None, ok: bool) -> None:
+def test_position_is_non_negative_and_leaves_room_for_the_next_sibling(
+    position: int | None, ok: bool
+) -> None:
     assert _errors(update_item(position=position)) == ([] if ok else ["position"])
 
 
