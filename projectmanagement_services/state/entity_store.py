@@ -82,6 +82,11 @@ class EntityStore(ABC, Generic[E]):
         """The entity as readers see it, or None when unknown or deleted."""
         return self._entities.get(entity_id)
 
+    @property
+    def remembered_deletions(self) -> int:
+        """Deleted ids still remembered: bounded by the map, whatever the server broadcasts."""
+        return self._entities.remembered_deletions
+
     def is_pending(self, entity_id: UUID) -> bool:
         """True while a write to this entity is in flight (or queued behind another)."""
         return self._entities.is_pending(entity_id) or self._write_locks.is_locked(entity_id)

@@ -98,6 +98,7 @@ __all__ = [
     "DROP_MALFORMED_ENTITY",
     "DROP_OVERSIZED",
     "DROP_UNKNOWN",
+    "DROP_UNSUBSCRIBED",
     "WebSocketClient",
 ]
 
@@ -108,6 +109,12 @@ DROP_OVERSIZED: Final = "oversized"
 DROP_UNKNOWN: Final = "unknown"
 DROP_LATE_ANSWER: Final = "late_answer"
 DROP_MALFORMED_ENTITY: Final = "malformed_entity"
+DROP_UNSUBSCRIBED: Final = "unsubscribed"
+#: Entity broadcasts pm-server sends only to a project's subscribers (broadcast_to_project); the
+#: deletions carry no project and cannot be checked here (the stores bound their tombstones).
+_PROJECT_SCOPED: Final = frozenset(
+    {"work_item_created", "work_item_updated", "sprint_created", "sprint_updated"}
+)
 _INT32_MAX: Final = 2**31 - 1
 
 _S = ConnectionState
@@ -180,6 +187,8 @@ class WebSocketClient:
         self._next_ping_at = -math.inf
         self._heartbeat: asyncio.Task[None] | None = None
         self._drops = DropLog(_log, clock=clock)
+        # Projects subscribed on the current connection (pm-server forgets them on a drop).
+        self._subscribed: set[UUID] = set()
         self._warnings_received = 0
         self._pings_skipped = 0
 
@@ -239,6 +248,11 @@ class WebSocketClient:
         return self._drops.counts
 
     @property
+    def subscribed_projects(self) -> frozenset[UUID]:
+        """Projects subscribed on the current connection; entity broadcasts of others are dropped."""
+        return frozenset(self._subscribed)
+
+    @property
     def warnings_received(self) -> int:
         """Text frames (rate-limit warnings) received since construction."""
         return self._warnings_received
@@ -283,6 +297,7 @@ class WebSocketClient:
                 self._transition(origin, exc if isinstance(exc, Exception) else None)
                 raise
             self._conn = conn
+            self._subscribed.clear()
             self._connected_at = self._clock()
             self._next_ping_at = -math.inf
             if self._gate is not None:
@@ -333,6 +348,7 @@ class WebSocketClient:
         if conn is not self._conn:
             return  # already handled, or closed locally
         self._conn = None
+        self._subscribed.clear()
         conn.abort()
         if isinstance(error, RateLimitClosedException) and self._gate is not None:
             self._gate.record_close()
@@ -394,6 +410,15 @@ class WebSocketClient:
                     event.message_id,
                 )
         elif isinstance(event, Broadcast):
+            if event.kind in _PROJECT_SCOPED and _project_of(event.model) not in self._subscribed:
+                self._drop(
+                    DROP_UNSUBSCRIBED,
+                    logging.WARNING,
+                    "dropped a %s broadcast for project %s, which this connection is not subscribed to",
+                    event.kind,
+                    _project_of(event.model),
+                )
+                return
             self._broadcast_events[event.kind].emit(event.model)
         elif isinstance(event, TextFrame):
             self._warnings_received += 1
@@ -576,7 +601,15 @@ class WebSocketClient:
             project_ids=_uuid_strs(project_ids, "project_ids"),
             sprint_ids=_uuid_strs(sprint_ids, "sprint_ids"),
         )
-        await self._acknowledged("Subscribe", "subscribe", payload, message_id)
+        # Counted as subscribed from the send on: the server broadcasts right after its ack, and
+        # those frames are routed before this coroutine resumes.
+        added = {UUID(p) for p in payload.project_ids} - self._subscribed
+        self._subscribed |= added
+        try:
+            await self._acknowledged("Subscribe", "subscribe", payload, message_id)
+        except ProjectManagementException:
+            self._subscribed -= added
+            raise
 
     async def unsubscribe(
         self, project_ids: Sequence[UUID], sprint_ids: Sequence[UUID] = (), *, message_id: str | None = None
@@ -586,6 +619,7 @@ class WebSocketClient:
             sprint_ids=_uuid_strs(sprint_ids, "sprint_ids"),
         )
         await self._acknowledged("Unsubscribe", "unsubscribe", payload, message_id)
+        self._subscribed -= {UUID(p) for p in payload.project_ids}
 
     # ------------------------------------------------------------------ work items
 
@@ -777,6 +811,13 @@ def _version(value: int) -> int:
             FieldError("expected_version", f"must be between 1 and {_INT32_MAX} (got {value!r})")
         )
     return value
+
+
+def _project_of(model: object) -> UUID | None:
+    """The project of a work-item or sprint broadcast."""
+    entity = getattr(model, "work_item", None) or getattr(model, "sprint", None)
+    project_id = getattr(entity, "project_id", None)
+    return project_id if isinstance(project_id, UUID) else None
 
 
 def _uuid_strs(values: Sequence[UUID], field: str) -> list[str]:
