@@ -12,9 +12,10 @@ from uuid import UUID, uuid4
 from websockets.asyncio.server import ServerConnection
 
 from projectmanagement_core import converters
+from projectmanagement_core.models import WorkItem
 from projectmanagement_core.proto import messages_pb2 as pb
 from projectmanagement_services.state import SprintStore, WorkItemStore
-from projectmanagement_services.state.versioned_map import DEFAULT_UNKNOWN_DELETIONS_LIMIT
+from projectmanagement_services.state.versioned_map import DEFAULT_UNKNOWN_DELETIONS_LIMIT, VersionedEntityMap
 from projectmanagement_services.websocket import WebSocketClient
 from tests.services.websocket.fakes import envelope, make_sprint, make_work_item, options
 from tests.services.websocket.hostile_server import HostileServer
@@ -76,3 +77,16 @@ async def test_a_broadcast_flood_leaves_tombstones_and_entities_bounded() -> Non
             items.close()
             sprints.close()
             await client.aclose()
+
+
+def test_the_map_forgets_the_oldest_unknown_deletions_first_and_keeps_known_ones() -> None:
+    entities: VersionedEntityMap[WorkItem] = VersionedEntityMap("test", unknown_deletions_limit=3)
+    held = make_work_item(SUBSCRIBED)
+    entities.apply_server(held)
+    entities.apply_server_deletion(held.id)
+    unknown = [uuid4() for _ in range(10)]
+    for entity_id in unknown:
+        entities.apply_server_deletion(entity_id)
+    assert entities.remembered_deletions == 1 + 3
+    assert entities.is_deleted(held.id)  # a deletion of a held entity is not evicted by the flood
+    assert [entities.is_deleted(i) for i in unknown] == [False] * 7 + [True] * 3
