@@ -418,7 +418,9 @@ def work_item_from_proto(message: pb.WorkItem) -> WorkItem:
         status=message.status,
         priority=message.priority,
         version=count_from_wire(message.version, "work_item.version"),
-        position=count_from_wire(message.position, "work_item.position"),
+        # Not checked: pm-server gives a new child ``(max + 1) as i32``, which wraps to -2**31
+        # after a stored 2**31 - 1, so a negative position is something it can really send.
+        position=message.position,
         item_number=count_from_wire(message.item_number, "work_item.item_number"),
         parent_id=uuid_from_wire(message.parent_id, "work_item.parent_id") if has("parent_id") else None,
         description=message.description if has("description") else None,

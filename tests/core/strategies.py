@@ -78,7 +78,7 @@ PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[Heal
 
 INT32 = st.integers(-(2**31), 2**31 - 1)
 INT64 = st.integers(-(2**63), 2**63 - 1)
-#: What a server entity's versions, positions and numbers can be (negative ones are refused).
+#: What a server entity's versions and numbers can be (negative ones are refused).
 COUNTS = st.integers(0, 2**31 - 1)
 #: A stored work item's story points (pm-server: 0-100).
 POINTS = st.integers(0, 100)
@@ -130,7 +130,7 @@ work_items = st.builds(
     status=texts,
     priority=texts,
     version=COUNTS,
-    position=COUNTS,
+    position=INT32,
     item_number=COUNTS,
     parent_id=_optional(uuids),
     description=optional_texts,
@@ -344,7 +344,7 @@ def _wire_work_item(v: ValueSources) -> st.SearchStrategy[Message]:
             "item_type": v.item_types,
             "parent_id": _optional(v.ids),
             "project_id": v.ids,
-            "position": v.counts,
+            "position": INT32,
             "title": texts,
             "description": optional_texts,
             "status": texts,

@@ -105,7 +105,6 @@ def _work_item(**overrides: Any) -> pb.WorkItem:
     ("overrides", "field"),
     [
         ({"version": -5}, "work_item.version"),
-        ({"position": -1}, "work_item.position"),
         ({"item_number": -3}, "work_item.item_number"),
         ({"story_points": 101}, "work_item.story_points"),
         ({"story_points": -1}, "work_item.story_points"),
@@ -138,3 +137,8 @@ def test_impossible_sprint_and_project_versions_name_their_field() -> None:
 
 def test_a_sane_work_item_still_converts() -> None:
     assert converters.work_item_from_proto(_work_item(story_points=100)).story_points == 100
+
+
+def test_a_negative_position_is_accepted_because_pm_server_can_send_one() -> None:
+    """pm-server's create computes ``(max + 1) as i32``: after a stored 2**31 - 1 it wraps."""
+    assert converters.work_item_from_proto(_work_item(position=-(2**31))).position == -(2**31)
