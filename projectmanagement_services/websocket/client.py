@@ -187,6 +187,7 @@ class WebSocketClient:
         self._next_ping_at = -math.inf
         self._heartbeat: asyncio.Task[None] | None = None
         self._drops = DropLog(_log, clock=clock)
+        self._text_log = DropLog(_log, clock=clock)
         # Projects subscribed on the current connection (pm-server forgets them on a drop).
         self._subscribed: set[UUID] = set()
         self._warnings_received = 0
@@ -422,7 +423,8 @@ class WebSocketClient:
             self._broadcast_events[event.kind].emit(event.model)
         elif isinstance(event, TextFrame):
             self._warnings_received += 1
-            _log.warning("server warning: %s", event.text)
+            # Text frames are not dropped, but a server can send them at any rate: same log bound.
+            self._text_log.record("server_warning", logging.WARNING, "server warning: %.200s", event.text)
             if self._gate is not None and is_rate_limit_warning(event.text):
                 self._gate.record_refusal()
             self.on_warning.emit(event.text)

@@ -182,10 +182,11 @@ STRAY = 500
 
 
 async def stray_flood(request: pb.WebSocketMessage, ws: ServerConnection) -> None:
-    """On a ping: STRAY late answers and STRAY malformed frames, then the pong."""
+    """On a ping: STRAY late answers, malformed frames and text frames each, then the pong."""
     for _ in range(STRAY):
         await ws.send(envelope(str(uuid4())).SerializeToString())  # an ack nobody waits for
         await ws.send(b"\xff\xfe garbage")
+        await ws.send("a text frame nobody asked for")
     reply = envelope(request.message_id)
     reply.pong.timestamp = request.ping.timestamp
     await ws.send(reply.SerializeToString())
@@ -211,13 +212,15 @@ async def test_every_stray_frame_is_counted_and_logged_at_a_bounded_rate(
         assert client.frames_dropped[DROP_MALFORMED] == STRAY
         lines = [r for r in caplog.records if r.name == CLIENT_LOGGER and "dropped" in r.getMessage()]
         assert len(lines) == 2  # one per reason, however many frames
+        assert client.warnings_received == STRAY
+        assert len([r for r in caplog.records if "server warning" in r.getMessage()]) == 1
 
         clock.now += DEFAULT_LOG_INTERVAL
         caplog.clear()
         async with asyncio.timeout(LIMIT):
             await client.ping()
         summaries = [r.getMessage() for r in caplog.records if "more suppressed" in r.getMessage()]
-        assert len(summaries) == 2
+        assert len(summaries) == 3
         assert all(f"({STRAY - 1} more suppressed)" in s for s in summaries)
         assert client.frames_dropped[DROP_MALFORMED] == 2 * STRAY
 
