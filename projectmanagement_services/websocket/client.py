@@ -245,7 +245,8 @@ class WebSocketClient:
     @property
     def frames_dropped(self) -> Mapping[str, int]:
         """Received frames (and list entries) dropped, by reason: malformed, oversized, unknown,
-        late_answer, malformed_entity. Live view; every drop counts, only the log is rate-limited."""
+        late_answer, unsubscribed, malformed_entity. Live view; every drop counts, only the log is
+        rate-limited."""
         return self._drops.counts
 
     @property
@@ -407,7 +408,7 @@ class WebSocketClient:
                 self._drop(
                     DROP_LATE_ANSWER,
                     logging.INFO,
-                    "dropped a late or unsolicited answer (message_id %s)",
+                    "dropped a late or unsolicited answer (message_id %.64s)",
                     event.message_id,
                 )
         elif isinstance(event, Broadcast):
