@@ -54,6 +54,7 @@ from projectmanagement_core.proto import messages_pb2 as pb
 __all__ = [
     "activity_log_entry_from_proto",
     "activity_log_entry_to_proto",
+    "count_from_wire",
     "create_project_request_from_proto",
     "create_project_request_to_proto",
     "create_sprint_request_from_proto",
@@ -102,6 +103,8 @@ __all__ = [
 ]
 
 _E = TypeVar("_E")
+#: pm-server's work_item.rs: story points 0-100 (a stored value outside is impossible).
+_STORY_POINTS_MAX = 100
 _M = TypeVar("_M", bound=BaseModel)
 
 # ------------------------------------------------------------------ scalars
@@ -184,6 +187,16 @@ def datetime_from_wire(seconds: int, field: str) -> datetime:
         return datetime.fromtimestamp(seconds, UTC)  # positional: measurably cheaper
     except (OverflowError, OSError, ValueError):
         raise _invalid(field, f"timestamp out of range: {seconds}") from None
+
+
+def count_from_wire(value: int, field: str, high: int | None = None) -> int:
+    """A version, position or count as received; a negative one (or one above ``high``) is an
+    impossible value a broken or hostile server sent, so it raises ``ValidationException`` naming
+    ``field`` instead of reaching the caller (and ordering rules that assume ``version >= 0``)."""
+    if value < 0 or (high is not None and value > high):
+        bound = f"between 0 and {high}" if high is not None else ">= 0"
+        raise _invalid(field, f"impossible value {value}: must be {bound}")
+    return value
 
 
 def datetime_to_wire(value: datetime) -> int:
@@ -404,16 +417,20 @@ def work_item_from_proto(message: pb.WorkItem) -> WorkItem:
         title=message.title,
         status=message.status,
         priority=message.priority,
-        version=message.version,
+        version=count_from_wire(message.version, "work_item.version"),
+        # Not checked: pm-server gives a new child ``(max + 1) as i32``, which wraps to -2**31
+        # after a stored 2**31 - 1, so a negative position is something it can really send.
         position=message.position,
-        item_number=message.item_number,
+        item_number=count_from_wire(message.item_number, "work_item.item_number"),
         parent_id=uuid_from_wire(message.parent_id, "work_item.parent_id") if has("parent_id") else None,
         description=message.description if has("description") else None,
         assignee_id=uuid_from_wire(message.assignee_id, "work_item.assignee_id")
         if has("assignee_id")
         else None,
         sprint_id=uuid_from_wire(message.sprint_id, "work_item.sprint_id") if has("sprint_id") else None,
-        story_points=message.story_points if has("story_points") else None,
+        story_points=count_from_wire(message.story_points, "work_item.story_points", _STORY_POINTS_MAX)
+        if has("story_points")
+        else None,
         created_at=datetime_from_wire(message.created_at, "work_item.created_at"),
         updated_at=datetime_from_wire(message.updated_at, "work_item.updated_at"),
         created_by=uuid_from_wire(message.created_by, "work_item.created_by"),
@@ -572,7 +589,7 @@ def sprint_from_proto(message: pb.Sprint) -> Sprint:
         start_date=datetime_from_wire(message.start_date, "sprint.start_date"),
         end_date=datetime_from_wire(message.end_date, "sprint.end_date"),
         status=sprint_status_from_wire(message.status, "sprint.status"),
-        version=message.version,
+        version=count_from_wire(message.version, "sprint.version"),
         created_at=datetime_from_wire(message.created_at, "sprint.created_at"),
         updated_at=datetime_from_wire(message.updated_at, "sprint.updated_at"),
         created_by=uuid_from_wire(message.created_by, "sprint.created_by"),
@@ -702,7 +719,7 @@ def project_from_proto(message: pb.Project) -> Project:
         title=message.title,
         description=message.description if has("description") else None,
         status=_project_status_from_wire(message.status, "project.status"),
-        version=message.version,
+        version=count_from_wire(message.version, "project.version"),
         created_at=datetime_from_wire(message.created_at, "project.created_at"),
         updated_at=datetime_from_wire(message.updated_at, "project.updated_at"),
         created_by=uuid_from_wire(message.created_by, "project.created_by"),
@@ -710,7 +727,7 @@ def project_from_proto(message: pb.Project) -> Project:
         deleted_at=datetime_from_wire(message.deleted_at, "project.deleted_at")
         if has("deleted_at")
         else None,
-        next_work_item_number=message.next_work_item_number,
+        next_work_item_number=count_from_wire(message.next_work_item_number, "project.next_work_item_number"),
     )
 
 

@@ -19,6 +19,12 @@
      +-- ValidationException           client- or server-side validation    (never retried)
      +-- CircuitOpenException          the breaker rejected the call        (never retried)
      +-- RateLimitExceededException    no send token within the timeout     (never retried)
+     +-- ResponseTooLargeException     the answer exceeded MaxMessageSize   (never retried)
+
+A create whose outcome is unknown (a transient failure after its frame may have reached the server)
+keeps its type (``except ConnectionException`` still catches it) and carries the operation's
+``idempotency_key``: re-sending the create with that key is answered from the server's idempotency
+store instead of creating a second item (see ``outcome_unknown``).
 
 Every exception carries structured data and builds its message from it, so callers branch on
 attributes rather than parse text. ``VersionConflictException`` and
@@ -48,6 +54,7 @@ __all__ = [
     "RateLimitClosedException",
     "RateLimitExceededException",
     "RequestTimeoutException",
+    "ResponseTooLargeException",
     "ServerRejectedException",
     "UpdateNotAppliedException",
     "ValidationException",
@@ -81,7 +88,20 @@ class ErrorCode:
 
 
 class ProjectManagementException(Exception):
-    """Base of every exception this library raises on purpose."""
+    """Base of every exception this library raises on purpose.
+
+    ``idempotency_key`` is set (by the resilient client and the stores) on the failure of a create
+    whose outcome is unknown: the server may or may not have applied it. Pass it back as
+    ``idempotency_key=`` to re-send the create safely. None on every other failure.
+    """
+
+    idempotency_key: str | None = None
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """True when the failed operation may have been applied (and ``idempotency_key`` says how
+        to re-send it without a duplicate)."""
+        return self.idempotency_key is not None
 
 
 class ConnectionException(ProjectManagementException):
@@ -295,6 +315,26 @@ class RateLimitExceededException(ProjectManagementException):
         super().__init__(
             f"{what}: rate limit reached, no send token{within}; "
             f"next token in {retry_after.total_seconds():.3f} s"
+        )
+
+
+class ResponseTooLargeException(ProjectManagementException):
+    """The answer to this request was larger than ``MaxMessageSize`` and was dropped unread.
+
+    Raised at once (the request does not wait for its timeout). Never retried: the same request
+    gets the same answer; raise the option or ask for less.
+    """
+
+    OPTION: Final = "ProjectManagement:WebSocket:MaxMessageSize"
+
+    def __init__(self, operation: str, size: int, limit: int, message_id: str | None = None) -> None:
+        self.operation = operation
+        self.size = size
+        self.limit = limit
+        self.message_id = message_id
+        super().__init__(
+            f"{operation}: the answer is {size} bytes, larger than {self.OPTION} ({limit} bytes); "
+            "it was dropped unread"
         )
 
 

@@ -34,6 +34,7 @@ from projectmanagement_core.models import (
 
 __all__ = [
     "DESCRIPTION_MAX",
+    "POSITION_MAX",
     "PROJECT_KEY_MAX",
     "PROJECT_KEY_MIN",
     "SPRINT_DATES_FUTURE",
@@ -62,6 +63,10 @@ SPRINT_DATES_FUTURE: Final = timedelta(days=5 * 365)
 #: Versions and positions travel as int32: a larger value passes the ">= N" rule but would make the
 #: converter fail with a bare ValueError, so it is rejected here with its field.
 _INT32_MAX: Final = 2**31 - 1
+#: pm-server accepts any position >= 0 and gives the next child of the same parent ``max + 1`` cast
+#: to int32, so a stored ``2**31 - 1`` would break (wrap) every later create under that parent: the
+#: client stops one short of it.
+POSITION_MAX: Final = _INT32_MAX - 1
 #: The spellings of a UUID pm-server's parser (Rust ``uuid::Uuid::parse_str``) accepts.
 _HYPHENATED: Final = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _UPSTREAM_UUID: Final = re.compile(
@@ -95,12 +100,25 @@ class _Errors:
         self.items.append(FieldError(field, message))
 
     def length(self, field: str, value: str | None, low: int, high: int) -> None:
-        if value is None:
+        if value is None or not self.text(field, value):
             return
         n = len(value)
         if n < low or n > high:
             rule = f"must be at most {high} characters" if low == 0 else f"must be {low}-{high} characters"
             self.add(field, f"{rule} (got {n})")
+
+    def text(self, field: str, value: str | None) -> bool:
+        """Whether ``value`` can travel as protobuf text (UTF-8). A lone surrogate (from
+        ``surrogateescape`` decoding, a bad JSON escape...) cannot, and would otherwise fail deep
+        inside the encoder as a bare ``UnicodeEncodeError``; reported here with its field."""
+        if value is None:
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            self.add(field, f"is not valid Unicode text: a lone surrogate at index {exc.start}")
+            return False
+        return True
 
     def status(self, value: str | None) -> None:
         if value == "blocked":
@@ -144,7 +162,7 @@ def _update_work_item(r: UpdateWorkItemRequest, e: _Errors, now: datetime) -> No
     e.status(r.status)
     e.one_of("priority", r.priority, WORK_ITEM_PRIORITIES)
     e.within("story_points", r.story_points, 0, STORY_POINTS_MAX)
-    e.within("position", r.position, 0, _INT32_MAX)
+    e.within("position", r.position, 0, POSITION_MAX)
     if r.parent_id is not None and r.parent_id == r.work_item_id:
         e.add("parent_id", "an item cannot be its own parent")
 
@@ -160,6 +178,7 @@ def _sprint_date_in_range(field: str, value: datetime, now: datetime, e: _Errors
 
 def _create_sprint(r: CreateSprintRequest, e: _Errors, now: datetime) -> None:
     e.length("name", r.name, 1, SPRINT_NAME_MAX)
+    e.text("goal", r.goal)
     if r.start_date >= r.end_date:
         e.add("end_date", "must be after start_date")
     _sprint_date_in_range("start_date", r.start_date, now, e)
@@ -171,6 +190,7 @@ def _update_sprint(r: UpdateSprintRequest, e: _Errors, now: datetime) -> None:
     # lists); refusing them here would refuse what it accepts.
     e.within("expected_version", r.expected_version, 1, _INT32_MAX)
     e.length("name", r.name, 1, SPRINT_NAME_MAX)
+    e.text("goal", r.goal)
 
 
 def _project_key(key: str, e: _Errors) -> None:

@@ -11,16 +11,25 @@ helpers decide which by looking at the entity as the server now holds it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
 from projectmanagement_core.applied_changes import unapplied_fields
-from projectmanagement_core.exceptions import ErrorCode, ServerRejectedException
+from projectmanagement_core.exceptions import (
+    ErrorCode,
+    FieldError,
+    ProjectManagementException,
+    ServerRejectedException,
+    ValidationException,
+)
 from projectmanagement_services.resilience.classification import is_transient
 
 __all__ = [
+    "CreateAttempts",
     "answer_may_be_lost",
+    "creation_key",
     "holds_requested_change",
     "is_not_found",
     "new_message_id",
@@ -35,6 +44,53 @@ _NOT_CHANGES = frozenset(
 def new_message_id() -> str:
     """A lowercase hyphenated UUIDv4, as protocol.md asks for ``message_id``."""
     return str(uuid.uuid4())
+
+
+T = TypeVar("T")
+
+
+def creation_key(idempotency_key: str | None, message_id: str | None = None) -> str:
+    """A create's id for all its attempts: the caller's idempotency key, else its message_id, else new.
+
+    Raises:
+        ValidationException: both were given and differ (one operation has one id).
+    """
+    if idempotency_key is not None and message_id is not None and idempotency_key != message_id:
+        raise ValidationException(
+            FieldError("idempotency_key", "differs from message_id: pass one id per operation")
+        )
+    return idempotency_key or message_id or new_message_id()
+
+
+class CreateAttempts(Generic[T]):
+    """The attempts of one create under one key; remembers whether any may have been applied.
+
+    A failure after such an attempt leaves the outcome unknown even when the last attempt was
+    refused before sending (a breaker or a rate limit): ``mark_if_uncertain`` then sets the
+    exception's ``idempotency_key`` so the caller can re-send the create safely.
+    """
+
+    __slots__ = ("_key", "_send", "_uncertain")
+
+    def __init__(self, key: str, send: Callable[[str], Awaitable[T]]) -> None:
+        self._key = key
+        self._send = send
+        self._uncertain = False
+
+    @property
+    def key(self) -> str:
+        return self._key
+
+    async def __call__(self) -> T:
+        try:
+            return await self._send(self._key)
+        except BaseException as exc:
+            self._uncertain = self._uncertain or answer_may_be_lost(exc)
+            raise
+
+    def mark_if_uncertain(self, exc: ProjectManagementException) -> None:
+        if self._uncertain or answer_may_be_lost(exc):
+            exc.idempotency_key = self._key
 
 
 def answer_may_be_lost(exc: BaseException) -> bool:

@@ -10,6 +10,10 @@ of creating a second item. A retried update that answers CONFLICT, or a retried 
 NOT_FOUND, after an earlier attempt whose answer may have been lost, is checked against the server's
 current copy: the update is returned if the entity already holds the requested change, the delete
 is done; otherwise the conflict is raised (see ``idempotency``).
+
+That id is also the caller's: every create accepts ``idempotency_key=`` (sent as the message_id),
+and a create that fails after an attempt whose outcome is unknown raises its usual exception with
+``idempotency_key`` set, so the caller can re-send it later, with that key, without a duplicate.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from projectmanagement_core.exceptions import VersionConflictException
+from projectmanagement_core.exceptions import ProjectManagementException, VersionConflictException
 from projectmanagement_core.interfaces import IConnectionHealth, IEvent, IWebSocketClient
 from projectmanagement_core.models import (
     ActivityLogEntry,
@@ -48,7 +52,9 @@ from projectmanagement_core.models import (
 )
 from projectmanagement_services.resilience.circuit_breaker import CircuitBreaker
 from projectmanagement_services.resilience.idempotency import (
+    CreateAttempts,
     answer_may_be_lost,
+    creation_key,
     holds_requested_change,
     is_not_found,
     new_message_id,
@@ -103,6 +109,16 @@ class ResilientWebSocketClient:
     @property
     def reconnection(self) -> ReconnectionService | None:
         return self._reconnection
+
+    async def _create(self, operation: str, key: str, send: Callable[[str], Awaitable[T]]) -> T:
+        """A create under the idempotency ``key``: all attempts send it; a failure after any attempt
+        whose answer may have been lost carries it (``ProjectManagementException.idempotency_key``)."""
+        attempts = CreateAttempts(key, send)
+        try:
+            return await self._execute(operation, attempts)
+        except ProjectManagementException as exc:
+            attempts.mark_if_uncertain(exc)
+            raise
 
     async def _execute(self, operation: str, attempt: Callable[[], Awaitable[T]]) -> T:
         """One logical operation: a span around breaker(retry(attempt)).
@@ -220,12 +236,20 @@ class ResilientWebSocketClient:
 
     # -- work items ----------------------------------------------------------------------------
     async def create_work_item(
-        self, request: CreateWorkItemRequest, *, message_id: str | None = None
+        self,
+        request: CreateWorkItemRequest,
+        *,
+        message_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> WorkItem:
-        """Every attempt sends the same message_id: the server answers a repeat from its store."""
-        mid = message_id or new_message_id()
+        """Every attempt sends the same id (``idempotency_key``, else ``message_id``, else a new
+        one): the server answers a repeat from its store. See ``_create`` for failures."""
         inner = self._inner
-        return await self._execute("CreateWorkItem", lambda: inner.create_work_item(request, message_id=mid))
+        return await self._create(
+            "CreateWorkItem",
+            creation_key(idempotency_key, message_id),
+            lambda key: inner.create_work_item(request, message_id=key),
+        )
 
     async def update_work_item(
         self, request: UpdateWorkItemRequest, *, message_id: str | None = None
@@ -260,10 +284,20 @@ class ResilientWebSocketClient:
         )
 
     # -- sprints -------------------------------------------------------------------------------
-    async def create_sprint(self, request: CreateSprintRequest, *, message_id: str | None = None) -> Sprint:
-        mid = message_id or new_message_id()
+    async def create_sprint(
+        self,
+        request: CreateSprintRequest,
+        *,
+        message_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Sprint:
+        """As ``create_work_item``: one id for all attempts, carried by an uncertain failure."""
         inner = self._inner
-        return await self._execute("CreateSprint", lambda: inner.create_sprint(request, message_id=mid))
+        return await self._create(
+            "CreateSprint",
+            creation_key(idempotency_key, message_id),
+            lambda key: inner.create_sprint(request, message_id=key),
+        )
 
     async def update_sprint(self, request: UpdateSprintRequest, *, message_id: str | None = None) -> Sprint:
         mid = message_id or new_message_id()
@@ -293,11 +327,19 @@ class ResilientWebSocketClient:
 
     # -- projects ------------------------------------------------------------------------------
     async def create_project(
-        self, request: CreateProjectRequest, *, message_id: str | None = None
+        self,
+        request: CreateProjectRequest,
+        *,
+        message_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Project:
-        mid = message_id or new_message_id()
+        """As ``create_work_item``: one id for all attempts, carried by an uncertain failure."""
         inner = self._inner
-        return await self._execute("CreateProject", lambda: inner.create_project(request, message_id=mid))
+        return await self._create(
+            "CreateProject",
+            creation_key(idempotency_key, message_id),
+            lambda key: inner.create_project(request, message_id=key),
+        )
 
     async def update_project(
         self, request: UpdateProjectRequest, *, message_id: str | None = None

@@ -19,6 +19,7 @@ from uuid import UUID
 
 from projectmanagement_core.exceptions import (
     FieldError,
+    ProjectManagementException,
     UpdateNotAppliedException,
     ValidationException,
     VersionConflictException,
@@ -31,6 +32,7 @@ from projectmanagement_core.models import (
     ProjectSnapshot,
 )
 from projectmanagement_services.events import Event
+from projectmanagement_services.resilience.idempotency import CreateAttempts
 from projectmanagement_services.state.keyed_locks import KeyedLocks
 from projectmanagement_services.state.versioned_map import (
     PendingWrite,
@@ -81,6 +83,11 @@ class EntityStore(ABC, Generic[E]):
     def get(self, entity_id: UUID) -> E | None:
         """The entity as readers see it, or None when unknown or deleted."""
         return self._entities.get(entity_id)
+
+    @property
+    def remembered_deletions(self) -> int:
+        """Deleted ids still remembered: bounded by the map, whatever the server broadcasts."""
+        return self._entities.remembered_deletions
 
     def is_pending(self, entity_id: UUID) -> bool:
         """True while a write to this entity is in flight (or queued behind another)."""
@@ -133,10 +140,21 @@ class EntityStore(ABC, Generic[E]):
 
     # -- optimistic writes -------------------------------------------------------------------
     async def _create(
-        self, placeholder: E, matches: Callable[[E], bool], send: Callable[[], Awaitable[E]]
+        self, placeholder: E, matches: Callable[[E], bool], key: str, send: Callable[[str], Awaitable[E]]
     ) -> E:
+        """Show ``placeholder``, send under the idempotency ``key``, confirm or roll back.
+
+        A failure whose outcome is unknown carries ``key`` (``idempotency_key``): re-sending the
+        create with it is answered from the server's idempotency store, never a second entity.
+        """
         write = self._entities.begin_create(placeholder, matches)
-        answer = await self._send(write, send)
+        attempts = CreateAttempts(key, send)
+        try:
+            answer = await self._send(write, attempts)
+        except ProjectManagementException as exc:
+            if exc.idempotency_key is None:
+                attempts.mark_if_uncertain(exc)
+            raise
         self._entities.confirm(write, answer)
         return answer
 

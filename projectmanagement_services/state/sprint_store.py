@@ -21,6 +21,7 @@ from projectmanagement_core.models import (
     UpdateSprintRequest,
 )
 from projectmanagement_core.validation import validate_request
+from projectmanagement_services.resilience.idempotency import creation_key
 from projectmanagement_services.state.entity_store import EntityStore
 
 __all__ = ["SprintStore"]
@@ -66,8 +67,12 @@ class SprintStore(EntityStore[Sprint]):
         return snapshot.sprints
 
     # -- writes ------------------------------------------------------------------------------
-    async def create(self, request: CreateSprintRequest) -> Sprint:
-        """Create on the server; a placeholder is visible until the server's sprint replaces it."""
+    async def create(self, request: CreateSprintRequest, *, idempotency_key: str | None = None) -> Sprint:
+        """Create on the server; a placeholder is visible until the server's sprint replaces it.
+
+        ``idempotency_key``: the id of this create (new when None); a failure whose outcome is
+        unknown carries it, and re-sending with it never makes a second sprint.
+        """
         validate_request(request)
         now = self._utc_now()
         placeholder = Sprint(
@@ -94,7 +99,12 @@ class SprintStore(EntityStore[Sprint]):
                 and sprint.end_date == request.end_date
             )
 
-        return await self._create(placeholder, matches, lambda: self._client.create_sprint(request))
+        return await self._create(
+            placeholder,
+            matches,
+            creation_key(idempotency_key),
+            lambda key: self._client.create_sprint(request, message_id=key),
+        )
 
     async def update(self, request: UpdateSprintRequest) -> Sprint:
         """Update optimistically; ``expected_version`` None means the store's current copy's version."""

@@ -39,8 +39,13 @@ messages in order and broadcasts a project's changes in order. Hence:
   hold a forgotten entity, so it only updates entities the map holds and adds none: the newer list
   already added every entity of the project that the older one could (see ``replace_project``).
 
-A deletion whose project is unknown (of an id the map never held) is forgotten only at the next
-connection. Forgetting never makes a deleted entity visible again; ``is_deleted`` turns False.
+A deletion whose project is unknown (of an id the map never held) is forgotten at the next
+connection, and sooner when more than ``unknown_deletions_limit`` of them are held: the oldest go
+first. A hostile server can broadcast deletions of ids nobody ever held at any rate, and each would
+otherwise stay until the next connection (issue 14: 157,800 of them in 60 s). Such a tombstone only
+guards against a list computed before the deletion re-adding an entity the map never showed, so
+losing the oldest ones under a flood costs at most a ghost entity until the next resync.
+Forgetting never makes a deleted entity visible again; ``is_deleted`` turns False.
 
 Every change to what readers see is raised on ``on_changed`` as one ``EntityChange``, inside the
 lock so that handlers observe changes in the order they happened. Reads and mutations are
@@ -50,7 +55,7 @@ thread-safe (a re-entrant lock: a handler may read the map).
 from __future__ import annotations
 
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -60,7 +65,10 @@ from uuid import UUID
 from projectmanagement_core.models import ChangeKind, EntityChange
 from projectmanagement_services.events import Event
 
-__all__ = ["PendingWrite", "VersionedEntity", "VersionedEntityMap"]
+__all__ = ["DEFAULT_UNKNOWN_DELETIONS_LIMIT", "PendingWrite", "VersionedEntity", "VersionedEntityMap"]
+
+#: Deletions of ids the map never held, remembered at most (the oldest are forgotten first).
+DEFAULT_UNKNOWN_DELETIONS_LIMIT = 1024
 
 
 class VersionedEntity(Protocol):
@@ -120,8 +128,11 @@ class PendingWrite(Generic[E]):
 class VersionedEntityMap(Generic[E]):
     """The per-kind state of a store. See the module docstring for the rules."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, unknown_deletions_limit: int = DEFAULT_UNKNOWN_DELETIONS_LIMIT) -> None:
         self._lock = threading.RLock()
+        self._unknown_deletions_limit = unknown_deletions_limit
+        # Tombstones whose project is unknown, oldest first (a subset of _tombstones' keys).
+        self._unknown_deletions: OrderedDict[UUID, None] = OrderedDict()
         self._confirmed: dict[UUID, E] = {}
         self._tombstones: dict[UUID, _Tombstone] = {}
         self._overlays: dict[UUID, _Overlay[E]] = {}
@@ -206,7 +217,7 @@ class VersionedEntityMap(Generic[E]):
                 if tombstone.learned_at <= limit
             ]
             for entity_id in forgettable:
-                del self._tombstones[entity_id]
+                self._drop_tombstone(entity_id)
             return len(forgettable)
 
     # -- server news -------------------------------------------------------------------------
@@ -380,7 +391,7 @@ class VersionedEntityMap(Generic[E]):
             and tombstone.learned_at <= limit
         ]
         for entity_id, learned_at in forgettable:
-            del self._tombstones[entity_id]
+            self._drop_tombstone(entity_id)
             forgotten_through = max(forgotten_through, learned_at)
         if forgettable:
             self._forgotten_through[project_id] = forgotten_through
@@ -419,7 +430,17 @@ class VersionedEntityMap(Generic[E]):
         if known is None and overlay is not None:
             known = overlay.entity
         self._sequence += 1
-        self._tombstones[entity_id] = _Tombstone(self._sequence, None if known is None else known.project_id)
+        project_id = None if known is None else known.project_id
+        self._tombstones[entity_id] = _Tombstone(self._sequence, project_id)
+        if project_id is None:
+            self._unknown_deletions[entity_id] = None
+            while len(self._unknown_deletions) > self._unknown_deletions_limit:
+                oldest, _ = self._unknown_deletions.popitem(last=False)
+                self._tombstones.pop(oldest, None)
+
+    def _drop_tombstone(self, entity_id: UUID) -> None:
+        del self._tombstones[entity_id]
+        self._unknown_deletions.pop(entity_id, None)
 
     def _apply_server(
         self, entity: E, source: str, *, emit: bool = True, refresh: bool = False

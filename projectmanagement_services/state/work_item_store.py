@@ -25,6 +25,7 @@ from projectmanagement_core.models import (
     WorkItem,
 )
 from projectmanagement_core.validation import validate_request
+from projectmanagement_services.resilience.idempotency import creation_key
 from projectmanagement_services.state.entity_store import EntityStore
 
 __all__ = ["WorkItemStore"]
@@ -81,8 +82,12 @@ class WorkItemStore(EntityStore[WorkItem]):
         return snapshot.work_items
 
     # -- writes ------------------------------------------------------------------------------
-    async def create(self, request: CreateWorkItemRequest) -> WorkItem:
-        """Create on the server; a placeholder is visible until the server's item replaces it."""
+    async def create(self, request: CreateWorkItemRequest, *, idempotency_key: str | None = None) -> WorkItem:
+        """Create on the server; a placeholder is visible until the server's item replaces it.
+
+        ``idempotency_key``: the id of this create (new when None); a failure whose outcome is
+        unknown carries it, and re-sending with it never makes a second item.
+        """
         validate_request(request)
         placeholder = self._placeholder(request)
 
@@ -97,7 +102,12 @@ class WorkItemStore(EntityStore[WorkItem]):
                 and item.priority == placeholder.priority
             )
 
-        return await self._create(placeholder, matches, lambda: self._client.create_work_item(request))
+        return await self._create(
+            placeholder,
+            matches,
+            creation_key(idempotency_key),
+            lambda key: self._client.create_work_item(request, message_id=key),
+        )
 
     async def update(self, request: UpdateWorkItemRequest) -> WorkItem:
         """Update optimistically; ``expected_version`` None means the store's current copy's version.

@@ -17,10 +17,9 @@ import asyncio
 import logging
 import math
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from types import MappingProxyType, TracebackType
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 from uuid import UUID
 
@@ -33,6 +32,7 @@ from projectmanagement_core.exceptions import (
     FieldError,
     ProjectManagementException,
     RateLimitClosedException,
+    ResponseTooLargeException,
     ValidationException,
     exception_from_error,
 )
@@ -70,6 +70,8 @@ from projectmanagement_services.websocket.connection import (
     open_websocket,
 )
 from projectmanagement_services.websocket.connection_state import IllegalTransitionError, is_legal_transition
+from projectmanagement_services.websocket.drop_log import DropLog
+from projectmanagement_services.websocket.entity_lists import convert_entities
 from projectmanagement_services.websocket.event_slot import EventSlot
 from projectmanagement_services.websocket.health import ConnectionHealthTracker
 from projectmanagement_services.websocket.instrumentation import WebSocketInstrumentation
@@ -90,7 +92,15 @@ from projectmanagement_services.websocket.protocol import (
 )
 from projectmanagement_services.websocket.send_gate import SendGate, is_rate_limit_warning
 
-__all__ = ["DROP_LATE_ANSWER", "DROP_MALFORMED", "DROP_OVERSIZED", "DROP_UNKNOWN", "WebSocketClient"]
+__all__ = [
+    "DROP_LATE_ANSWER",
+    "DROP_MALFORMED",
+    "DROP_MALFORMED_ENTITY",
+    "DROP_OVERSIZED",
+    "DROP_UNKNOWN",
+    "DROP_UNSUBSCRIBED",
+    "WebSocketClient",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -98,10 +108,19 @@ DROP_MALFORMED: Final = "malformed"
 DROP_OVERSIZED: Final = "oversized"
 DROP_UNKNOWN: Final = "unknown"
 DROP_LATE_ANSWER: Final = "late_answer"
+DROP_MALFORMED_ENTITY: Final = "malformed_entity"
+DROP_UNSUBSCRIBED: Final = "unsubscribed"
+#: Entity broadcasts pm-server sends only to a project's subscribers (broadcast_to_project); the
+#: deletions carry no project and cannot be checked here (the stores bound their tombstones).
+_PROJECT_SCOPED: Final = frozenset(
+    {"work_item_created", "work_item_updated", "sprint_created", "sprint_updated"}
+)
 _INT32_MAX: Final = 2**31 - 1
 
 _S = ConnectionState
 _M = TypeVar("_M", bound=Message)
+_W = TypeVar("_W", bound=Message)
+_T = TypeVar("_T")
 _Reply = Answer | ErrorAnswer | Ack | Pong
 
 
@@ -167,7 +186,10 @@ class WebSocketClient:
         self._connected_at = 0.0
         self._next_ping_at = -math.inf
         self._heartbeat: asyncio.Task[None] | None = None
-        self._dropped: Counter[str] = Counter()
+        self._drops = DropLog(_log, clock=clock)
+        self._text_log = DropLog(_log, clock=clock)
+        # Projects subscribed on the current connection (pm-server forgets them on a drop).
+        self._subscribed: set[UUID] = set()
         self._warnings_received = 0
         self._pings_skipped = 0
 
@@ -222,8 +244,15 @@ class WebSocketClient:
 
     @property
     def frames_dropped(self) -> Mapping[str, int]:
-        """Received frames dropped, by reason (malformed, oversized, unknown, late_answer). Live view."""
-        return MappingProxyType(self._dropped)
+        """Received frames (and list entries) dropped, by reason: malformed, oversized, unknown,
+        late_answer, unsubscribed, malformed_entity. Live view; every drop counts, only the log is
+        rate-limited."""
+        return self._drops.counts
+
+    @property
+    def subscribed_projects(self) -> frozenset[UUID]:
+        """Projects subscribed on the current connection; entity broadcasts of others are dropped."""
+        return frozenset(self._subscribed)
 
     @property
     def warnings_received(self) -> int:
@@ -270,6 +299,7 @@ class WebSocketClient:
                 self._transition(origin, exc if isinstance(exc, Exception) else None)
                 raise
             self._conn = conn
+            self._subscribed.clear()
             self._connected_at = self._clock()
             self._next_ping_at = -math.inf
             if self._gate is not None:
@@ -320,6 +350,7 @@ class WebSocketClient:
         if conn is not self._conn:
             return  # already handled, or closed locally
         self._conn = None
+        self._subscribed.clear()
         conn.abort()
         if isinstance(error, RateLimitClosedException) and self._gate is not None:
             self._gate.record_close()
@@ -365,35 +396,93 @@ class WebSocketClient:
                 self._handle_frame(data)
             except Exception:  # a bug in routing must not kill the connection
                 _log.exception("failed to handle a received frame")
+            # recv() returns without suspending while frames are buffered, so under a flood this
+            # loop would keep the event loop to itself: timers (RequestTimeout, the heartbeat) and
+            # other tasks would wait for the flood to end. One yield per frame keeps their promises.
+            await asyncio.sleep(0)
 
     def _handle_frame(self, data: bytes | str) -> None:
         event = self._codec.decode(data, is_awaited=self._pending.is_ours)
         if isinstance(event, Answer | ErrorAnswer | Ack | Pong):
             if not self._pending.resolve(event.message_id, event):
-                _log.info("dropped a late or unsolicited answer (message_id %s)", event.message_id)
-                self._drop(DROP_LATE_ANSWER)
+                self._drop(
+                    DROP_LATE_ANSWER,
+                    logging.INFO,
+                    "dropped a late or unsolicited answer (message_id %.64s)",
+                    event.message_id,
+                )
         elif isinstance(event, Broadcast):
+            if event.kind in _PROJECT_SCOPED and _project_of(event.model) not in self._subscribed:
+                self._drop(
+                    DROP_UNSUBSCRIBED,
+                    logging.WARNING,
+                    "dropped a %s broadcast for project %s, which this connection is not subscribed to",
+                    event.kind,
+                    _project_of(event.model),
+                )
+                return
             self._broadcast_events[event.kind].emit(event.model)
         elif isinstance(event, TextFrame):
             self._warnings_received += 1
-            _log.warning("server warning: %s", event.text)
+            # Text frames are not dropped, but a server can send them at any rate: same log bound.
+            self._text_log.record("server_warning", logging.WARNING, "server warning: %.200s", event.text)
             if self._gate is not None and is_rate_limit_warning(event.text):
                 self._gate.record_refusal()
             self.on_warning.emit(event.text)
         elif isinstance(event, UnknownPayload):
-            _log.debug("ignored unknown payload %s", event.name or list(event.field_numbers))
-            self._drop(DROP_UNKNOWN)
+            what = event.name or list(event.field_numbers)
+            self._drop(DROP_UNKNOWN, logging.DEBUG, "ignored unknown payload %s", what)
         elif isinstance(event, MalformedFrame):
-            _log.warning("dropped a malformed frame of %d bytes: %s", event.size, event.reason)
-            self._drop(DROP_MALFORMED)
+            self._drop(
+                DROP_MALFORMED,
+                logging.WARNING,
+                "dropped a malformed frame of %d bytes: %s",
+                event.size,
+                event.reason,
+            )
         elif isinstance(event, Oversized):
-            _log.warning("dropped an oversized frame: %d bytes > MaxMessageSize %d", event.size, event.limit)
-            self._drop(DROP_OVERSIZED)
+            self._oversized(event)
 
-    def _drop(self, reason: str) -> None:
-        self._dropped[reason] += 1
+    def _oversized(self, event: Oversized) -> None:
+        """Drop the frame; if its head names one of our requests, fail that request now."""
+        message_id = event.message_id
+        operation = None if message_id is None else self._pending.operation_of(message_id)
+        self._drop(
+            DROP_OVERSIZED,
+            logging.WARNING,
+            "dropped an oversized frame: %d bytes > MaxMessageSize %d (answer to %s)",
+            event.size,
+            event.limit,
+            operation or "no pending request",
+        )
+        if message_id is not None and operation is not None:
+            error = ResponseTooLargeException(operation, event.size, event.limit, message_id)
+            self._pending.reject(message_id, error)
+
+    def _drop(self, reason: str, level: int, message: str, *args: object) -> None:
+        """Count a drop (always) and log it (at a bounded rate per reason, see DropLog)."""
+        self._drops.record(reason, level, message, *args)
         if self._telemetry is not None:
             self._telemetry.record_frame_dropped(reason)
+
+    def _entities(self, kind: str, messages: Sequence[_W], convert: Callable[[_W], _T]) -> list[_T]:
+        """A list answer's entities; a malformed one is skipped, counted and logged with its id.
+
+        One entity with an impossible value (stored by a peer through a server that does not
+        validate) must not make the whole list, and so every resync of its project, fail.
+        """
+
+        def dropped(entity_id: str, error: ValidationException) -> None:
+            self._drop(
+                DROP_MALFORMED_ENTITY,
+                logging.WARNING,
+                "skipped a malformed %s (id %s) in a list answer: %s",
+                kind,
+                entity_id,
+                error,
+            )
+
+        return convert_entities(messages, convert, dropped)
 
     # ------------------------------------------------------------------ heartbeat
 
@@ -515,7 +604,15 @@ class WebSocketClient:
             project_ids=_uuid_strs(project_ids, "project_ids"),
             sprint_ids=_uuid_strs(sprint_ids, "sprint_ids"),
         )
-        await self._acknowledged("Subscribe", "subscribe", payload, message_id)
+        # Counted as subscribed from the send on: the server broadcasts right after its ack, and
+        # those frames are routed before this coroutine resumes.
+        added = {UUID(p) for p in payload.project_ids} - self._subscribed
+        self._subscribed |= added
+        try:
+            await self._acknowledged("Subscribe", "subscribe", payload, message_id)
+        except ProjectManagementException:
+            self._subscribed -= added
+            raise
 
     async def unsubscribe(
         self, project_ids: Sequence[UUID], sprint_ids: Sequence[UUID] = (), *, message_id: str | None = None
@@ -525,6 +622,7 @@ class WebSocketClient:
             sprint_ids=_uuid_strs(sprint_ids, "sprint_ids"),
         )
         await self._acknowledged("Unsubscribe", "unsubscribe", payload, message_id)
+        self._subscribed -= {UUID(p) for p in payload.project_ids}
 
     # ------------------------------------------------------------------ work items
 
@@ -577,7 +675,7 @@ class WebSocketClient:
         answer = await self._call(
             "GetWorkItems", "get_work_items_request", payload, pb.WorkItemsList, message_id
         )
-        return [converters.work_item_from_proto(item) for item in answer.work_items]
+        return self._entities("work_item", answer.work_items, converters.work_item_from_proto)
 
     # ------------------------------------------------------------------ sprints
 
@@ -619,7 +717,7 @@ class WebSocketClient:
     async def get_sprints(self, project_id: UUID, *, message_id: str | None = None) -> list[Sprint]:
         payload = pb.GetSprintsRequest(project_id=_uuid_str(project_id, "project_id"))
         answer = await self._call("GetSprints", "get_sprints_request", payload, pb.SprintsList, message_id)
-        return [converters.sprint_from_proto(sprint) for sprint in answer.sprints]
+        return self._entities("sprint", answer.sprints, converters.sprint_from_proto)
 
     # ------------------------------------------------------------------ projects
 
@@ -672,7 +770,7 @@ class WebSocketClient:
         answer = await self._call(
             "ListProjects", "list_projects_request", pb.ListProjectsRequest(), pb.ProjectList, message_id
         )
-        return [converters.project_from_proto(project) for project in answer.projects]
+        return self._entities("project", answer.projects, converters.project_from_proto)
 
 
 # ------------------------------------------------------------------ helpers
@@ -716,6 +814,13 @@ def _version(value: int) -> int:
             FieldError("expected_version", f"must be between 1 and {_INT32_MAX} (got {value!r})")
         )
     return value
+
+
+def _project_of(model: object) -> UUID | None:
+    """The project of a work-item or sprint broadcast."""
+    entity = getattr(model, "work_item", None) or getattr(model, "sprint", None)
+    project_id = getattr(entity, "project_id", None)
+    return project_id if isinstance(project_id, UUID) else None
 
 
 def _uuid_strs(values: Sequence[UUID], field: str) -> list[str]:

@@ -15,7 +15,9 @@ class WebSocketInstrumentation(Protocol):
     """What the client reports; the OTel implementation maps these to design.md section 8."""
 
     def record_frame_dropped(self, reason: str) -> None:
-        """A received frame was dropped: ``malformed``, ``oversized``, ``unknown`` or ``late_answer``."""
+        """A received frame (or a list entry) was dropped: ``malformed``, ``oversized``, ``unknown``,
+        ``late_answer``, ``unsubscribed`` (an entity broadcast of a project not subscribed to) or
+        ``malformed_entity`` (an entry of a list answer)."""
         ...
 
     def record_rtt(self, seconds: float) -> None:

@@ -143,6 +143,11 @@ class PendingRequests(Generic[T]):
         """Pending, or given up on recently: an answer with this id is not a broadcast."""
         return message_id in self._entries or message_id in self._given_up
 
+    def operation_of(self, message_id: str) -> str | None:
+        """The operation still waiting for ``message_id`` (None when nobody waits)."""
+        call = self._entries.get(message_id)
+        return None if call is None else call.operation
+
     # ------------------------------------------------------------------ caller side
 
     def track(self, message_id: str, operation: str) -> PendingCall[T]:

@@ -58,6 +58,7 @@ __all__ = [
     "TextFrame",
     "UnknownPayload",
     "check_message_id",
+    "head_message_id",
     "new_message_id",
 ]
 
@@ -190,10 +191,15 @@ class MalformedFrame:
 
 @dataclass(frozen=True, slots=True)
 class Oversized:
-    """A frame larger than ``MaxMessageSize``: dropped unread."""
+    """A frame larger than ``MaxMessageSize``: dropped unread.
+
+    ``message_id`` is read from the frame's head alone (``head_message_id``), so the client can
+    fail the request it answers at once; None when the head holds no usable id.
+    """
 
     size: int
     limit: int
+    message_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,7 +312,7 @@ class FrameCodec:
             return TextFrame(data)
         size = len(data)
         if size > self._max_message_size:
-            return Oversized(size, self._max_message_size)
+            return Oversized(size, self._max_message_size, head_message_id(data))
         envelope = pb.WebSocketMessage()
         try:
             envelope.ParseFromString(data)
@@ -343,6 +349,28 @@ class FrameCodec:
         except (ValidationException, ValueError) as exc:  # ValueError: pydantic's ValidationError
             return MalformedFrame(f"invalid {name}: {exc}", size)
         return Broadcast(message_id, name, model)
+
+
+#: The envelope's field 1 (``message_id``, a string): tag byte (1 << 3) | wire type 2.
+_MESSAGE_ID_TAG: Final = 0x0A
+#: A canonical id is 36 bytes; a longer one is not ours, so the head is never read further.
+_MESSAGE_ID_MAX: Final = 64
+
+
+def head_message_id(data: bytes) -> str | None:
+    """The envelope's ``message_id`` read from the first bytes only, without decoding the frame.
+
+    Protobuf writers emit fields in number order, so a server's envelope starts with field 1. At
+    most ``2 + _MESSAGE_ID_MAX`` bytes are looked at, whatever the frame's size; anything that is
+    not a short ASCII string in field 1 gives None.
+    """
+    if len(data) < 2 or data[0] != _MESSAGE_ID_TAG:
+        return None
+    length = data[1]
+    if length > _MESSAGE_ID_MAX or len(data) < 2 + length:  # > 127 would need a 2-byte varint
+        return None
+    raw = data[2 : 2 + length]
+    return raw.decode("ascii") if raw.isascii() else None
 
 
 def _unknown_field_numbers(envelope: pb.WebSocketMessage) -> tuple[int, ...]:

@@ -78,6 +78,10 @@ PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[Heal
 
 INT32 = st.integers(-(2**31), 2**31 - 1)
 INT64 = st.integers(-(2**63), 2**63 - 1)
+#: What a server entity's versions and numbers can be (negative ones are refused).
+COUNTS = st.integers(0, 2**31 - 1)
+#: A stored work item's story points (pm-server: 0-100).
+POINTS = st.integers(0, 100)
 _EARLIEST = datetime(1900, 1, 1)
 _LATEST = datetime(2999, 12, 31, 23, 59, 59)
 
@@ -125,14 +129,14 @@ work_items = st.builds(
     title=texts,
     status=texts,
     priority=texts,
-    version=INT32,
+    version=COUNTS,
     position=INT32,
-    item_number=INT32,
+    item_number=COUNTS,
     parent_id=_optional(uuids),
     description=optional_texts,
     assignee_id=_optional(uuids),
     sprint_id=_optional(uuids),
-    story_points=_optional(INT32),
+    story_points=_optional(POINTS),
     created_at=times,
     updated_at=times,
     created_by=uuids,
@@ -151,7 +155,7 @@ sprints = st.builds(
     start_date=times,
     end_date=times,
     status=st.sampled_from(SprintStatus),
-    version=INT32,
+    version=COUNTS,
     created_at=times,
     updated_at=times,
     created_by=uuids,
@@ -166,13 +170,13 @@ projects = st.builds(
     title=texts,
     description=optional_texts,
     status=st.sampled_from(ProjectStatus),
-    version=INT32,
+    version=COUNTS,
     created_at=times,
     updated_at=times,
     created_by=uuids,
     updated_by=uuids,
     deleted_at=_optional(times),
-    next_work_item_number=INT32,
+    next_work_item_number=COUNTS,
 )
 
 create_work_item_requests = st.builds(
@@ -261,7 +265,11 @@ class ValueSources:
         item_types: st.SearchStrategy[int],
         sprint_statuses: st.SearchStrategy[int],
         project_statuses: st.SearchStrategy[int],
+        counts: st.SearchStrategy[int] = COUNTS,
+        points: st.SearchStrategy[int] = POINTS,
     ) -> None:
+        self.counts = counts
+        self.points = points
         self.ids = ids
         self.times = times
         self.item_types = item_types
@@ -287,6 +295,8 @@ hostile_values = ValueSources(
     item_types=INT32,
     sprint_statuses=INT32,
     project_statuses=INT32,
+    counts=INT32,
+    points=INT32,
 )
 
 
@@ -346,9 +356,9 @@ def _wire_work_item(v: ValueSources) -> st.SearchStrategy[Message]:
             "updated_by": v.ids,
             "deleted_at": _optional(v.times),
             "priority": texts,
-            "story_points": _optional(INT32),
-            "version": INT32,
-            "item_number": INT32,
+            "story_points": _optional(v.points),
+            "version": v.counts,
+            "item_number": v.counts,
             "ancestor_ids": st.lists(v.ids, max_size=3),
             "descendant_ids": st.lists(v.ids, max_size=3),
         },
@@ -371,7 +381,7 @@ def _wire_sprint(v: ValueSources) -> st.SearchStrategy[Message]:
             "created_by": v.ids,
             "updated_by": v.ids,
             "deleted_at": _optional(v.times),
-            "version": INT32,
+            "version": v.counts,
         },
     )
 
@@ -390,8 +400,8 @@ def _wire_project(v: ValueSources) -> st.SearchStrategy[Message]:
             "created_by": v.ids,
             "updated_by": v.ids,
             "deleted_at": _optional(v.times),
-            "version": INT32,
-            "next_work_item_number": INT32,
+            "version": v.counts,
+            "next_work_item_number": v.counts,
         },
     )
 

@@ -167,6 +167,7 @@ def test_every_converter_function_is_covered() -> None:
     """A new converter added to converters.py must be added to PAIRS (or this list) too."""
     covered = {f.__name__ for p in PAIRS for f in (p.to_proto, p.from_proto)}
     scalar_helpers = {
+        "count_from_wire",
         "datetime_from_wire",
         "datetime_to_wire",
         "uuid_from_wire",

@@ -221,9 +221,19 @@ def test_story_points_are_0_to_100(points: int | None, ok: bool) -> None:
 
 @pytest.mark.parametrize(
     ("position", "ok"),
-    [(0, True), (5, True), (INT32_MAX, True), (-1, False), (INT32_MAX + 1, False), (None, True)],
+    [
+        (0, True),
+        (5, True),
+        (INT32_MAX - 1, True),
+        (INT32_MAX, False),
+        (-1, False),
+        (INT32_MAX + 1, False),
+        (None, True),
+    ],
 )
-def test_position_is_non_negative_and_fits_the_wire(position: int | None, ok: bool) -> None:
+def test_position_is_non_negative_and_leaves_room_for_the_next_sibling(
+    position: int | None, ok: bool
+) -> None:
     assert _errors(update_item(position=position)) == ([] if ok else ["position"])
 
 
@@ -432,7 +442,7 @@ def test_any_title_over_200_code_points_is_rejected(title: str) -> None:
 @PROPERTY
 @given(
     points=st.integers(0, STORY_POINTS_MAX),
-    position=st.integers(0, INT32_MAX),
+    position=st.integers(0, INT32_MAX - 1),
     version=st.integers(1, INT32_MAX),
 )
 def test_any_update_within_the_limits_is_valid(points: int, position: int, version: int) -> None:

@@ -588,6 +588,9 @@ async def test_broadcasts_raise_typed_events(client: WebSocketClient, factory: F
     client.on_activity_logged += logged.append
     item = make_work_item()
     entry = activity_entry()
+    subscribing = asyncio.create_task(client.subscribe([item.project_id]))
+    factory.current.reply(envelope((await factory.current.next_request()).message_id))
+    await subscribing
     factory.current.reply(
         envelope(
             str(uuid4()),
@@ -598,6 +601,28 @@ async def test_broadcasts_raise_typed_events(client: WebSocketClient, factory: F
     await until(lambda: len(created) == 1)
     assert created == [WorkItemCreated(work_item=item, user_id=item.created_by)]
     assert logged == [entry]
+
+
+async def test_entity_broadcasts_of_a_project_not_subscribed_on_this_connection_are_dropped(
+    client: WebSocketClient, factory: FakeFactory
+) -> None:
+    """pm-server sends them only to the project's subscribers; a server that sends others is
+    hostile, and a store would otherwise keep them (issue 14)."""
+    await client.connect()
+    created: list[WorkItemCreated] = []
+    client.on_work_item_created += created.append
+    stray, wanted = make_work_item(), make_work_item()
+    subscribing = asyncio.create_task(client.subscribe([wanted.project_id]))
+    factory.current.reply(envelope((await factory.current.next_request()).message_id))
+    await subscribing
+    factory.current.reply(envelope(str(uuid4()), work_item_created=work_item_created(stray)))
+    factory.current.reply(envelope(str(uuid4()), work_item_created=work_item_created(wanted)))
+    await until(lambda: len(created) == 1)
+    assert [e.work_item for e in created] == [wanted]
+    assert client.frames_dropped["unsubscribed"] == 1
+    factory.current.drop()  # subscriptions die with the connection
+    await until(lambda: client.state is ConnectionState.RECONNECTING)
+    assert client.subscribed_projects == frozenset()
 
 
 async def test_bad_frames_are_counted_logged_and_the_client_keeps_working(

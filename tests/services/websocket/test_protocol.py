@@ -24,6 +24,7 @@ from projectmanagement_services.websocket.protocol import (
     TextFrame,
     UnknownPayload,
     check_message_id,
+    head_message_id,
     new_message_id,
 )
 from tests.services.websocket.fakes import activity_entry, envelope, make_work_item, work_item_created
@@ -139,8 +140,24 @@ def test_text_frame_is_a_warning_never_decoded_as_protobuf() -> None:
 
 def test_frame_above_the_limit_is_oversized_and_at_the_limit_is_not() -> None:
     data = envelope(MID).SerializeToString()
-    assert decode(data, limit=len(data) - 1) == Oversized(len(data), len(data) - 1)
+    assert decode(data, limit=len(data) - 1) == Oversized(len(data), len(data) - 1, MID)
     assert decode(data, limit=len(data)) == Ack(MID)
+
+
+def test_an_oversized_frame_names_its_message_id_from_the_head_alone() -> None:
+    big = envelope(MID)
+    big.work_items_list.work_items.add(title="x" * 100_000)
+    data = big.SerializeToString()
+    assert head_message_id(data) == MID
+    assert head_message_id(data[:38]) == MID  # the head is enough: the rest is never read
+    assert decode(data, limit=1000) == Oversized(len(data), 1000, MID)
+
+
+@pytest.mark.parametrize(
+    "head", [b"", b"\x0a", b"\x12\x03abc", b"\x0a\x05ab", b"\x0a\x80\x01" + b"a" * 200, b"\x0a\x02\xff\xfe"]
+)
+def test_a_head_without_a_usable_message_id_gives_none(head: bytes) -> None:
+    assert head_message_id(head) is None
 
 
 @pytest.mark.parametrize("garbage", [b"\xff", b"garbage\xff\xff", b"\x0a\x05ab"])
