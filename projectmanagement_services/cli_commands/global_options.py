@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+import warnings
 from typing import Any, Final
 
 from projectmanagement_services.cli_commands.errors import describe_settings_error
-from projectmanagement_services.settings import AppSettings, SettingsError
+from projectmanagement_services.settings import AppSettings, SettingsError, SettingsWarning
 
 __all__ = ["TOKEN_VARIABLE", "add_client_parser", "add_global_options", "settings_from_args"]
 
@@ -105,15 +107,26 @@ def settings_from_args(args: argparse.Namespace, environ: dict[str, str] | None 
         overrides["WebSocket"] = web_socket
     if args.otel is not None:
         overrides["Telemetry"] = {"Exporter": args.otel}
-    try:
-        return AppSettings.load(
-            args.config,
-            environment=args.environment,
-            overrides={"ProjectManagement": overrides} if overrides else None,
-            env=variables,
-        )
-    except SettingsError as exc:
-        raise describe_settings_error(exc, _FLAGS) from None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SettingsWarning)
+        try:
+            return AppSettings.load(
+                args.config,
+                environment=args.environment,
+                overrides={"ProjectManagement": overrides} if overrides else None,
+                env=variables,
+            )
+        except SettingsError as exc:
+            raise describe_settings_error(exc, _FLAGS) from None
+        finally:
+            # One line each, as every other message of pm (not Python's two-line warning format).
+            for warning in caught:
+                if issubclass(warning.category, SettingsWarning):
+                    print(f"pm: warning: {warning.message}", file=sys.stderr, flush=True)
+                else:
+                    warnings.warn_explicit(
+                        warning.message, warning.category, warning.filename, warning.lineno
+                    )
 
 
 def add_client_parser(

@@ -34,7 +34,12 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as websockets_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
-from projectmanagement_core.exceptions import ConnectionException, RateLimitClosedException
+from projectmanagement_core.exceptions import (
+    ConnectionException,
+    FieldError,
+    RateLimitClosedException,
+    ValidationException,
+)
 from projectmanagement_services.websocket.log_redaction import redacting_logger
 from projectmanagement_services.websocket.options import WebSocketOptions
 
@@ -172,16 +177,27 @@ async def open_websocket(options: WebSocketOptions) -> WebsocketsConnection:
     Raises:
         HandshakeRejectedException: the server answered with an HTTP status instead of upgrading.
         ConnectionException: anything else that prevented the connection (refused, TLS, timeout).
+        ValidationException: ``CaFile`` or ``AuthToken`` cannot be used (options built without
+            validation); never retried, as sending again cannot fix a configuration.
     """
     headers: dict[str, str] = {}
     if options.auth_token is not None:
-        headers["Authorization"] = f"Bearer {options.auth_token.get_secret_value()}"
+        token = options.auth_token.get_secret_value()
+        if not all(" " <= char <= "~" for char in token):
+            raise ValidationException(FieldError("AuthToken", "must be printable ASCII"))
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        ssl_context = build_ssl_context(options)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise ValidationException(
+            FieldError("CaFile", f"cannot be used as a certificate bundle ({type(exc).__name__})")
+        ) from None
     connect_timeout = options.connect_timeout.total_seconds()
     try:
         ws = await websockets_connect(
             build_url(options),
             additional_headers=headers,
-            ssl=build_ssl_context(options),
+            ssl=ssl_context,
             open_timeout=connect_timeout,
             close_timeout=min(connect_timeout, 5.0),
             ping_interval=None,
