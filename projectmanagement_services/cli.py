@@ -15,13 +15,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Callable
+from importlib import metadata
+from typing import NoReturn, cast
 
 from projectmanagement_services.cli_commands import (
     EXIT_INTERRUPTED,
     CliError,
     Output,
+    add_config_command,
     add_demo_command,
     add_global_options,
     add_health_command,
@@ -34,6 +38,26 @@ from projectmanagement_services.cli_commands import (
 __all__ = ["build_parser", "main"]
 
 _LOG_LEVELS = ("debug", "info", "warning", "error")
+#: argparse names a ``type=`` function in its message ("invalid _positive_int value"): not for users.
+_INTERNAL_TYPE_NAME = re.compile(r"invalid \w+ value: ")
+#: The installed distribution whose version ``pm --version`` prints.
+_DISTRIBUTION = "pm-resilience"
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (``pm items create: --title is required``) plus
+    where to read more, as every other ``pm`` error; subcommand parsers inherit the class."""
+
+    def error(self, message: str) -> NoReturn:
+        message = _INTERNAL_TYPE_NAME.sub("invalid value: ", message)
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _version() -> str:
+    try:
+        return metadata.version(_DISTRIBUTION)
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def _run_serve(args: argparse.Namespace) -> int:
@@ -106,6 +130,7 @@ def _add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
 
 _COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     add_demo_command,
+    add_config_command,
     add_project_commands,
     add_item_commands,
     add_sprint_commands,
@@ -117,14 +142,22 @@ _COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]],
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``pm`` parser with every registered subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="pm",
         description="pm-ws client framework tools: the resilience demo, a reference server, and a client.",
         epilog="Exit codes: 0 ok, 1 request or check failed, 2 usage or settings, 3 server unreachable, "
         "130 interrupted.",
     )
+    parser.add_argument("--version", action="version", version=f"pm {_version()}")
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON for scripts (before or after the command)"
+    )
     add_global_options(parser, suppress=False)
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # Typed as plain parsers: the commands only use ArgumentParser's API (the class is _OneLineParser).
+    subparsers = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", required=True, metavar="COMMAND"),
+    )
     for add_command in _COMMANDS:
         add_command(subparsers)
     return parser

@@ -27,6 +27,7 @@ import os
 import re
 import warnings
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from types import NoneType, UnionType
@@ -58,6 +59,7 @@ __all__ = [
     "ProjectManagementSettings",
     "SettingsError",
     "SettingsOptions",
+    "SettingsSources",
     "SettingsWarning",
     "settings_files",
 ]
@@ -228,6 +230,20 @@ class SettingsError(ValueError):
         super().__init__("\n".join(lines))
 
 
+@dataclass(frozen=True)
+class SettingsSources:
+    """Where loaded settings came from.
+
+    Attributes:
+        layers: every source read, in order (files, then environment variables, then overrides).
+        by_key: key path (``ProjectManagement:WebSocket:ServerUrl``) -> the source that set its value;
+            keys left at their code default are absent.
+    """
+
+    layers: tuple[str, ...]
+    by_key: dict[str, str]
+
+
 class SettingsWarning(UserWarning):
     """Settings that load, but probably not as meant: a misspelt section, a missing environment file.
 
@@ -287,6 +303,31 @@ class AppSettings(BaseSettings):
             env: environment variables to read (default ``os.environ``); only keys whose first
                 ``__``-separated segment is a known section (``ProjectManagement``, ``Logging``) count.
         """
+        return cls.load_with_sources(config_path, environment=environment, overrides=overrides, env=env)[0]
+
+    @classmethod
+    def load_with_sources(
+        cls,
+        config_path: str | Path | None = None,
+        *,
+        environment: str | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> tuple[Self, SettingsSources]:
+        """``load``, and where each value came from (for ``pm config show --sources``)."""
+        layers = cls._layers(config_path, environment=environment, overrides=overrides, env=env)
+        settings = layers.validate()
+        return settings, layers.sources_of(settings.as_appsettings())
+
+    @classmethod
+    def _layers(
+        cls,
+        config_path: str | Path | None,
+        *,
+        environment: str | None,
+        overrides: Mapping[str, Any] | None,
+        env: Mapping[str, str] | None,
+    ) -> _Layers[Self]:
         variables: Mapping[str, str] = os.environ if env is None else env
         layers = _Layers(cls)
         environment_name = environment if environment is not None else variables.get(ENVIRONMENT_VARIABLE)
@@ -312,7 +353,7 @@ class AppSettings(BaseSettings):
         layers.add_environment(variables)
         if overrides:
             layers.add(overrides, "overrides in code", known_sections_only=False)
-        return layers.validate()
+        return layers
 
     def as_appsettings(self, *, reveal_secrets: bool = False) -> dict[str, Any]:
         """The settings as an ``appsettings.json`` document (TimeSpan durations, PascalCase keys).
@@ -410,7 +451,7 @@ class _Layers(Generic[_Settings]):
                     warnings.warn(
                         f"{label}: section {key!r} is not read (did you mean {known[near[0]]!r}?)",
                         SettingsWarning,
-                        stacklevel=4,
+                        stacklevel=6,
                     )
             document = {k: v for k, v in document.items() if _normalise(k) in sections}
         self._merge_layer(_canonical(self._settings_cls, document, from_env=False), label)
@@ -438,6 +479,20 @@ class _Layers(Generic[_Settings]):
         _log.debug("settings loaded from %s", "; ".join(self.labels) or "code defaults")
         return settings
 
+    def sources_of(self, document: Mapping[str, Any]) -> SettingsSources:
+        by_key: dict[str, str] = {}
+
+        def walk(node: Mapping[str, Any], prefix: str) -> None:
+            for key, value in node.items():
+                path = f"{prefix}:{key}" if prefix else key
+                if isinstance(value, Mapping) and value:
+                    walk(value, path)
+                elif (source := self._source_of(path)) is not None:
+                    by_key[path] = source
+
+        walk(document, "")
+        return SettingsSources(tuple(self.labels), by_key)
+
     def _source_of(self, key_path: str) -> str | None:
         parts = tuple(part.lower() for part in key_path.split(":"))
         while parts:
@@ -452,7 +507,7 @@ def _warn_missing_environment_file(path: Path) -> None:
     siblings = list(path.parent.glob("*")) if path.parent.is_dir() else []
     same_but_case = [p.name for p in siblings if p.name.lower() == path.name.lower()]
     hint = f" (did you mean {same_but_case[0]}? names are case-sensitive)" if same_but_case else ""
-    warnings.warn(f"environment settings file {path} does not exist{hint}", SettingsWarning, stacklevel=3)
+    warnings.warn(f"environment settings file {path} does not exist{hint}", SettingsWarning, stacklevel=5)
 
 
 def _normalise(key: str) -> str:

@@ -3,6 +3,7 @@
 ``projectmanagement_services.cli`` is the entry module; it registers the commands defined here.
 """
 
+from projectmanagement_services.cli_commands.config_command import add_config_command
 from projectmanagement_services.cli_commands.demo_command import add_demo_command
 from projectmanagement_services.cli_commands.entities import add_item_commands, add_sprint_commands
 from projectmanagement_services.cli_commands.errors import (
@@ -27,6 +28,7 @@ __all__ = [
     "EXIT_USAGE",
     "CliError",
     "Output",
+    "add_config_command",
     "add_demo_command",
     "add_global_options",
     "add_health_command",

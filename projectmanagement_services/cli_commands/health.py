@@ -123,4 +123,4 @@ def add_health_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         default=0.2,
         help="seconds between pings (default: %(default)s)",
     )
-    parser.set_defaults(handler=client_handler(_health))
+    parser.set_defaults(handler=client_handler(_health, needs_identity=False))

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 from projectmanagement_services.cli_commands.errors import CliError, describe_failure
 from projectmanagement_services.cli_commands.global_options import settings_from_args
+from projectmanagement_services.cli_commands.identity import require_identity
 from projectmanagement_services.cli_commands.output import Output
 from projectmanagement_services.cli_commands.session import configure_logging, connected
 from projectmanagement_services.container import PmContainer
@@ -27,14 +28,22 @@ ClientCall = Callable[[PmContainer], Awaitable[int]]
 Handler = Callable[[argparse.Namespace], int]
 
 
-def client_handler(plan: Callable[[argparse.Namespace, Output], ClientCall]) -> Handler:
-    """A parser handler that validates with ``plan``, connects, runs the call and closes everything."""
+def client_handler(
+    plan: Callable[[argparse.Namespace, Output], ClientCall], *, needs_identity: bool = True
+) -> Handler:
+    """A parser handler that validates with ``plan``, connects, runs the call and closes everything.
+
+    ``needs_identity``: refuse to run as the random user the server would make up (any command that
+    reads or writes data; not ``pm health``, whose answer is the same for everyone).
+    """
 
     def handler(args: argparse.Namespace) -> int:
         output = Output(json_output=bool(getattr(args, "json", False)))
         settings = settings_from_args(args)
         with translate_failures(settings):
             call = plan(args, output)
+        if needs_identity:
+            require_identity(settings)
         undo_logging = configure_logging(settings, args.verbose, output.err)
         try:
             with translate_failures(settings):

@@ -161,7 +161,7 @@ async def test_update_with_nothing_to_change_is_a_usage_error(pm: Any) -> None:
 async def test_unreachable_server_is_one_line_exit_3(pm: Any) -> None:
     port = free_port()
     url = f"ws://127.0.0.1:{port}/ws"
-    result = await pm("projects", "list", "--server-url", url, connect=False)
+    result = await pm("projects", "list", "--server-url", url, "--user-id", str(uuid.uuid4()), connect=False)
     assert result.code == 3
     lines = result.err.strip().splitlines()
     assert len(lines) == 1
