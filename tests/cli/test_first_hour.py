@@ -248,3 +248,29 @@ async def test_verbose_says_which_settings_files_were_read(
     result = await _pm(capsys, "config", "validate", "-v")
     assert result.code == 0
     assert f"pm: settings from {tmp_path / 'appsettings.json'}" in result.err
+
+
+# -- telemetry without a collector -----------------------------------------------------------------
+
+
+async def test_otlp_without_a_collector_exits_quickly_and_warns_once() -> None:
+    import os
+    import time
+
+    from tests.cli.conftest import free_port
+
+    closed = free_port()
+    async with PmTestServer() as server:
+        started = time.monotonic()
+        result = await run_pm_process(
+            "health", "--count", "2", "--server-url", server.url, "--otel", "otlp",
+            timeout=60,
+            env={**os.environ, "ProjectManagement__Telemetry__OtlpEndpoint": f"http://127.0.0.1:{closed}"},
+        )  # fmt: skip
+        elapsed = time.monotonic() - started
+    assert result.code == 0, result.err
+    assert "quality" in result.out  # the result printed
+    # A bound on a hang, not a speed claim: the exporter's default made this about 30 s.
+    assert elapsed < 10, elapsed
+    assert result.err.count("cannot export to the OTLP collector") == 1
+    assert "Transient error" not in result.err
