@@ -19,6 +19,7 @@ from projectmanagement_core.exceptions import (
     ValidationException,
 )
 from projectmanagement_services.settings import SettingsError
+from projectmanagement_services.websocket.connection import HandshakeRejectedException
 
 __all__ = [
     "EXIT_FAILED",
@@ -43,6 +44,8 @@ EXIT_UNREACHABLE: Final = 3
 #: Interrupted by Ctrl-C (128 + SIGINT), except ``pm watch`` and ``pm serve`` where Ctrl-C is the way out.
 EXIT_INTERRUPTED: Final = 130
 
+#: The environment variable ``pm`` reads a token from (``global_options.TOKEN_VARIABLE``).
+_TOKEN_VARIABLE: Final = "PM_TOKEN"
 #: What ``AppSettings.load`` names a CLI override's source; shown as the flag that set it instead.
 _OVERRIDE_SOURCE: Final = "overrides in code"
 
@@ -96,8 +99,19 @@ def describe_failure(exc: BaseException, server_url: str) -> CliError | None:
     return None
 
 
-def connect_failure(exc: ConnectionException, server_url: str) -> CliError:
-    """ "cannot connect to ws://...: <why>", with the OS's own words when there are some."""
-    cause = exc.__cause__
-    detail = f" ({cause})" if isinstance(cause, OSError) and str(cause) else ""
-    return CliError(f"cannot connect to {server_url}: {exc}{detail}", EXIT_UNREACHABLE)
+def connect_failure(exc: ConnectionException, server_url: str, *, has_token: bool = False) -> CliError:
+    """ "cannot connect to ws://...: <why>" in words; a refused token says so and how to give one.
+
+    401/403 at the handshake is no outage: the server is up and said no, so it is exit 1 (refused),
+    not 3 (unreachable), and the message names the ways to give a token.
+    """
+    if isinstance(exc, HandshakeRejectedException) and exc.status_code in (401, 403):
+        what = "refused the token" if has_token else "requires a token"
+        return CliError(
+            f"{server_url} {what} (HTTP {exc.status_code}): give one with --token or ${_TOKEN_VARIABLE}, "
+            "or the settings' WebSocket:AuthToken",
+            EXIT_FAILED,
+        )
+    why = str(exc).replace(f" while connecting to {server_url}", "")
+    hint = " (is the server running?)" if why.startswith("connection refused") else ""
+    return CliError(f"cannot connect to {server_url}: {why}{hint}", EXIT_UNREACHABLE)

@@ -25,6 +25,7 @@ Decisions:
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from typing import Final, Protocol
@@ -110,7 +111,20 @@ def _translate(exc: BaseException, action: str) -> ConnectionException:
         return ConnectionException(f"timed out while {action}")
     if isinstance(exc, ssl.SSLError):
         return ConnectionException(f"TLS failure while {action}: {exc.__class__.__name__}")
-    return ConnectionException(f"{exc.__class__.__name__} while {action}")
+    return ConnectionException(f"{_in_words(exc)} while {action}")
+
+
+def _in_words(exc: BaseException) -> str:
+    """What went wrong as a person says it ("connection refused"), not a class name."""
+    if isinstance(exc, socket.gaierror):
+        return "host not found"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, ConnectionResetError):
+        return "connection reset by the server"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return exc.__class__.__name__
 
 
 class WebsocketsConnection:
@@ -206,5 +220,5 @@ async def open_websocket(options: WebSocketOptions) -> WebsocketsConnection:
             logger=redacting_logger("websockets.client"),
         )
     except (WebSocketException, OSError, TimeoutError) as exc:
-        raise _translate(exc, "connecting") from exc
+        raise _translate(exc, f"connecting to {options.server_url}") from exc
     return WebsocketsConnection(ws)

@@ -274,3 +274,35 @@ async def test_otlp_without_a_collector_exits_quickly_and_warns_once() -> None:
     assert elapsed < 10, elapsed
     assert result.err.count("cannot export to the OTLP collector") == 1
     assert "Transient error" not in result.err
+
+
+# -- connection errors in words --------------------------------------------------------------------
+
+
+async def test_a_missing_token_says_the_server_requires_one(capsys: pytest.CaptureFixture[str]) -> None:
+    async with PmTestServer(auth_token="s3cret") as secured:
+        result = await _pm(capsys, "health", "--count", "1", "--server-url", secured.url)
+    assert result.code == 1
+    line = _one_line(result.err)
+    assert line.startswith(
+        f"pm: {secured.url} requires a token (HTTP 401): give one with --token or $PM_TOKEN"
+    )
+
+
+async def test_an_unknown_host_reads_host_not_found(capsys: pytest.CaptureFixture[str]) -> None:
+    url = "ws://no-such-host.invalid:8000/ws"
+    result = await _pm(capsys, "health", "--count", "1", "--server-url", url)
+    assert result.code == 3
+    assert _one_line(result.err) == f"pm: cannot connect to {url}: host not found"
+
+
+async def test_a_refused_connection_from_the_library_names_the_url() -> None:
+    from projectmanagement_core.exceptions import ConnectionException
+    from projectmanagement_services.websocket.connection import open_websocket
+    from projectmanagement_services.websocket.options import WebSocketOptions
+    from tests.cli.conftest import free_port
+
+    url = f"ws://127.0.0.1:{free_port()}/ws"
+    with pytest.raises(ConnectionException) as caught:
+        await open_websocket(WebSocketOptions(server_url=url))
+    assert str(caught.value) == f"connection refused while connecting to {url}"
