@@ -306,3 +306,41 @@ async def test_a_refused_connection_from_the_library_names_the_url() -> None:
     with pytest.raises(ConnectionException) as caught:
         await open_websocket(WebSocketOptions(server_url=url))
     assert str(caught.value) == f"connection refused while connecting to {url}"
+
+
+# -- retrying visibly ------------------------------------------------------------------------------
+
+
+async def test_retries_are_shown_as_they_happen_and_the_final_error_counts_attempts(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = "6f2b7c1e-3a4d-4e5f-8a9b-0c1d2e3f4a5b"
+    monkeypatch.setenv("ProjectManagement__WebSocket__RequestTimeout", "0.3")
+    monkeypatch.setenv("ProjectManagement__RetryPolicy__InitialDelay", "0.05")
+    monkeypatch.setenv("ProjectManagement__RetryPolicy__MaxAttempts", "3")
+    async with PmTestServer() as server:
+        created = await _pm(
+            capsys, "projects", "create", "--key", "SWAL", "--title", "t",
+            "--server-url", server.url, "--user-id", user, "--json",
+        )  # fmt: skip
+        assert created.code == 0, created.err
+        server.faults.swallow_answers(100)
+        result = await _pm(
+            capsys,
+            "items",
+            "list",
+            "--project",
+            created.json()["id"],
+            "--server-url",
+            server.url,
+            "--user-id",
+            user,
+        )
+    assert result.code == 1
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 3, lines
+    assert lines[0].startswith("pm: GetWorkItems: attempt 1 of 3 failed (")
+    assert "retrying in 0.1 s" in lines[0] or "retrying in 0.0 s" in lines[0]
+    assert lines[1].startswith("pm: GetWorkItems: attempt 2 of 3 failed (")
+    assert lines[2].startswith("pm: ")
+    assert lines[2].endswith("(3 attempts)")
