@@ -44,6 +44,22 @@ EXIT_UNREACHABLE: Final = 3
 #: Interrupted by Ctrl-C (128 + SIGINT), except ``pm watch`` and ``pm serve`` where Ctrl-C is the way out.
 EXIT_INTERRUPTED: Final = 130
 
+#: A request field -> the flag that sets it, so a refused value names what the user typed.
+_FLAG_OF_FIELD: Final = {
+    "expected_version": "--version",
+    "project_id": "--project",
+    "item_type": "--type",
+    "parent_id": "--parent",
+    "assignee_id": "--assignee",
+    "sprint_id": "--sprint",
+    "story_points": "--points",
+    "start_date": "--start",
+    "end_date": "--end",
+    **{
+        name: f"--{name}"
+        for name in ("title", "description", "status", "priority", "position", "name", "goal", "key")
+    },
+}
 #: The environment variable ``pm`` reads a token from (``global_options.TOKEN_VARIABLE``).
 _TOKEN_VARIABLE: Final = "PM_TOKEN"
 #: What ``AppSettings.load`` names a CLI override's source; shown as the flag that set it instead.
@@ -83,7 +99,10 @@ def describe_failure(exc: BaseException, server_url: str) -> CliError | None:
     if isinstance(exc, CliError):
         return exc
     if isinstance(exc, ValidationException):
-        return CliError("invalid request: " + "; ".join(str(e) for e in exc.errors))
+        return CliError(
+            "invalid request: "
+            + "; ".join(f"{_FLAG_OF_FIELD.get(e.field, e.field)}: {e.message}" for e in exc.errors)
+        )
     if isinstance(exc, pydantic.ValidationError):
         fields = (
             f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}"

@@ -34,7 +34,7 @@ from projectmanagement_core.models import (
     Sprint,
     WorkItem,
 )
-from projectmanagement_services.cli_commands.arguments import uuid_argument
+from projectmanagement_services.cli_commands.addressing import project_ref_argument, resolve_project
 from projectmanagement_services.cli_commands.errors import EXIT_OK, EXIT_UNREACHABLE, CliError
 from projectmanagement_services.cli_commands.global_options import add_client_parser
 from projectmanagement_services.cli_commands.output import Output
@@ -230,10 +230,9 @@ class EventPrinter:
 
 
 def _watch(args: argparse.Namespace, output: Output) -> ClientCall:
-    project_id = args.project
-
     async def call(container: PmContainer) -> int:
         client = container.client()
+        project_id = await resolve_project(client, args.project)
         reconnection = container.reconnection()
         items = container.work_items()
         sprints = container.sprints()
@@ -275,6 +274,14 @@ def add_watch_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
         subparsers,
         "watch",
         help="print a project's changes as they happen, through reconnects (Ctrl-C stops, exit 0)",
+        description="Print a project's changes as they happen, through reconnects (Ctrl-C stops, exit 0). "
+        "Example: pm watch --project PM",
     )
-    parser.add_argument("--project", required=True, type=uuid_argument, metavar="ID")
+    parser.add_argument(
+        "--project",
+        required=True,
+        type=project_ref_argument,
+        metavar="ID|KEY",
+        help="the project: its id or key",
+    )
     parser.set_defaults(handler=client_handler(_watch))
