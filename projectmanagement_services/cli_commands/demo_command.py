@@ -184,7 +184,12 @@ def add_demo_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         metavar="PATH",
         help="also write a PNG timeline (latency, state, faults); needs: pip install -e '.[plot]'",
     )
-    parser.add_argument("--json", action="store_true", help="print the report as JSON instead of tables")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,  # so that ``pm --json demo`` is not reset here
+        help="print the report as JSON instead of tables",
+    )
     parser.add_argument(
         "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="show the client's log"
     )

@@ -7,6 +7,7 @@ engine did not report counts as failed, so a renamed check can never turn into a
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any, Final
 
@@ -21,8 +22,10 @@ from projectmanagement_services.demo import ChaosCheck, ChaosReport
 
 __all__ = [
     "LOST_OR_DUPLICATED",
+    "REPORT_SCHEMA_VERSION",
     "STORE_MATCHES_SERVER",
     "DemoLiveView",
+    "check_id",
     "headline_checks",
     "mark_line",
     "report_as_json",
@@ -253,9 +256,19 @@ def _latency_json(summary: LatencySummary | None) -> dict[str, float] | None:
     return {"p50_ms": summary.p50 * 1000, "p99_ms": summary.p99 * 1000, "max_ms": summary.maximum * 1000}
 
 
+#: ``pm demo --json``'s layout version: raised when a key is renamed or removed (added keys keep it).
+REPORT_SCHEMA_VERSION: Final = 1
+
+
+def check_id(name: str) -> str:
+    """A check's stable id for scripts: its name in snake_case (``no_task_left_running``)."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
 def report_as_json(report: ChaosReport, recorder: DemoRecorder, passed: bool) -> dict[str, Any]:
-    """The report for scripts (``pm demo --json``)."""
+    """The report for scripts (``pm demo --json``), with a schema version and stable check ids."""
     return {
+        "schema_version": REPORT_SCHEMA_VERSION,
         "passed": passed,
         "seed": report.seed,
         "duration_s": report.duration_s,
@@ -283,11 +296,15 @@ def report_as_json(report: ChaosReport, recorder: DemoRecorder, passed: bool) ->
         "latency": _latency_json(recorder.latency),
         "headline_checks": [
             {
+                "id": check_id(title),
                 "name": title,
                 "passed": check is not None and check.passed,
                 "detail": check.detail if check else "",
             }
             for title, check in headline_checks(report)
         ],
-        "checks": [{"name": c.name, "passed": c.passed, "detail": c.detail} for c in report.checks],
+        "checks": [
+            {"id": check_id(c.name), "name": c.name, "passed": c.passed, "detail": c.detail}
+            for c in report.checks
+        ],
     }

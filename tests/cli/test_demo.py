@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -138,12 +139,18 @@ async def test_plot_without_matplotlib_fails_before_the_run_with_the_install_hin
 async def test_demo_json_reports_both_checks(capsys: pytest.CaptureFixture[str]) -> None:
     import json
 
+    # --json before the command, as the README says flags go either side.
     code = await asyncio.to_thread(
-        main, ["demo", "--duration", "3", "--seed", "2", "--workers", "5", "--json"]
+        main, ["--json", "demo", "--duration", "3", "--seed", "2", "--workers", "5"]
     )
     report = json.loads(capsys.readouterr().out)
     assert code == (0 if report["passed"] else 1)
+    assert report["schema_version"] == 1
     assert [c["name"] for c in report["headline_checks"]] == [LOST_OR_DUPLICATED, STORE_MATCHES_SERVER]
+    ids = [c["id"] for c in report["checks"]]
+    assert len(ids) == len(set(ids))  # unique, so a script can look a check up by id
+    assert "no_task_left_running" in ids
+    assert all(re.fullmatch(r"[a-z0-9_]+", i) for i in ids)
     assert all(c["passed"] for c in report["headline_checks"])
     assert sum(report["acknowledged"].values()) > 0
     assert report["latency"]["p50_ms"] <= report["latency"]["p99_ms"]
