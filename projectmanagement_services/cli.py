@@ -19,6 +19,7 @@ import re
 import sys
 from collections.abc import Callable
 from importlib import metadata
+from pathlib import Path
 from typing import NoReturn, cast
 
 from projectmanagement_services.cli_commands import (
@@ -60,6 +61,13 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+class _SaidByTheAnnouncement(logging.Filter):
+    """Drops the serve module's start/stop lines, which ``pm serve`` prints itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("pm serve listening", "pm serve stopping"))
+
+
 def _run_serve(args: argparse.Namespace) -> int:
     from projectmanagement_services.testing import PmTestServer, RateLimit
     from projectmanagement_services.testing.serve import connection_options, serve
@@ -68,8 +76,20 @@ def _run_serve(args: argparse.Namespace) -> int:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
 
+    if args.log_level != "debug":
+        # The announcement below says it once; the libraries' own "listening"/"closing" lines would
+        # say it three times.
+        logging.getLogger("websockets.server").setLevel(logging.WARNING)
+        logging.getLogger("projectmanagement_services.testing.serve").addFilter(_SaidByTheAnnouncement())
+    where = (
+        "in memory (lost when it stops; --database FILE keeps it)"
+        if args.database == ":memory:"
+        else f"in {Path(args.database).resolve()}"
+    )
+
     def announce(server: PmTestServer) -> None:
-        print(f"pm serve: listening on {server.url}", flush=True)
+        # The URL last: scripts (and tests) take the line's last word.
+        print(f"pm serve: data {where}; listening on {server.url}", flush=True)
 
     try:
         options = connection_options(args)
