@@ -154,3 +154,48 @@ async def test_demo_json_reports_both_checks(capsys: pytest.CaptureFixture[str])
     assert all(c["passed"] for c in report["headline_checks"])
     assert sum(report["acknowledged"].values()) > 0
     assert report["latency"]["p50_ms"] <= report["latency"]["p99_ms"]
+
+
+def test_live_panel_counters_move_with_the_states_and_say_what_they_mean() -> None:
+    from rich.console import Console
+
+    from projectmanagement_services.cli_commands.demo_view import DemoLiveView
+    from projectmanagement_services.demo import ChaosEvent
+
+    recorder = DemoRecorder()
+    recorder.on_event(ChaosEvent(0.5, "fault", "error_burst", amount=5))
+    recorder.on_event(ChaosEvent(0.6, "breaker", "Open"))  # before any progress report arrives
+    console = Console(width=80, record=True)
+    console.print(DemoLiveView(recorder, duration_s=10, seed=1))
+    text = console.export_text()
+    assert "open (failing fast)" in text
+    assert re.search(r"breaker trips\s+1\b", text), text
+    assert re.search(r"faults injected\s+1\b", text), text
+    assert "last 500 ops" in text  # the live latency is a recent window, and says so
+
+    recorder.on_event(ChaosEvent(0.9, "breaker", "Closed"))
+    recorder.on_event(ChaosEvent(1.0, "connection", "Closed"))
+    console = Console(width=80, record=True)
+    console.print(DemoLiveView(recorder, duration_s=10, seed=1))
+    text = console.export_text()
+    assert "closed (healthy)" in text  # the circuit
+    assert "stopped" in text  # the connection: never "Closed" for both
+
+
+def test_report_fits_80_columns_and_explains_its_terms() -> None:
+    from collections import Counter as Counts
+
+    from rich.console import Console
+
+    from projectmanagement_services.cli_commands.demo_view import TERMS
+
+    report = _report(_NONE_LOST, _STORE_OK)
+    report.faults = Counts({"drop_connections": 3, "restart_server": 1, "swallow_answers": 2})
+    report.settled = Counts({"create": 2, "delete": 1})
+    report.failed = Counts({"create: RequestTimeoutException": 4})
+    console = Console(width=80, record=True)
+    console.print(report_renderable(report, DemoRecorder()))
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    for term, _ in TERMS:
+        assert f"{term}: " in text
