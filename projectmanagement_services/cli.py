@@ -89,7 +89,8 @@ def _run_serve(args: argparse.Namespace) -> int:
 
     def announce(server: PmTestServer) -> None:
         # The URL last: scripts (and tests) take the line's last word.
-        print(f"pm serve: data {where}; listening on {server.url}", flush=True)
+        rate = "off" if limit is None else f"{limit.burst} then 1 per {limit.period:g} s"
+        print(f"pm serve: data {where}; rate limit {rate}; listening on {server.url}", flush=True)
 
     try:
         options = connection_options(args)

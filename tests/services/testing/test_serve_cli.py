@@ -26,6 +26,12 @@ def _free_port() -> int:
 
 
 async def _start(*args: str) -> tuple[asyncio.subprocess.Process, str]:
+    process, line = await _start_announced(*args)
+    return process, line.split()[-1]
+
+
+async def _start_announced(*args: str) -> tuple[asyncio.subprocess.Process, str]:
+    """``pm serve ARGS`` and its announcement line (the URL is its last word)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -41,7 +47,7 @@ async def _start(*args: str) -> tuple[asyncio.subprocess.Process, str]:
         line = (await process.stdout.readline()).decode()
     assert line.startswith("pm serve: data "), line
     assert " listening on ws://" in line, line
-    return process, line.split()[-1]
+    return process, line
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -101,6 +107,8 @@ async def test_pm_serve_announces_itself_once_and_says_where_its_data_lives(tmp_
     process.send_signal(signal.SIGINT)
     async with asyncio.timeout(15):
         rest, err = await process.communicate()
-    assert line.startswith(f"pm serve: data in {database.resolve()}; listening on ws://127.0.0.1:"), line
+    assert line.startswith(
+        f"pm serve: data in {database.resolve()}; rate limit 100 then 1 per 60 s; listening on ws://127.0.0.1:"
+    ), line
     everything = line + rest.decode() + err.decode()
     assert everything.count("listening") == 1, everything
