@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import NoReturn, cast
@@ -68,6 +69,26 @@ class _SaidByTheAnnouncement(logging.Filter):
         return not str(record.msg).startswith(("pm serve listening", "pm serve stopping"))
 
 
+@contextlib.contextmanager
+def _announced_once(*, quiet: bool) -> Iterator[None]:
+    """Below debug, ``pm serve``'s announcement is the only "listening" line (websockets' own and
+    the serve module's would say it twice more); the loggers are put back after (``main`` may run
+    in a host process, as in the tests)."""
+    if not quiet:
+        yield
+        return
+    websockets_log = logging.getLogger("websockets.server")
+    serve_log = logging.getLogger("projectmanagement_services.testing.serve")
+    level, said = websockets_log.level, _SaidByTheAnnouncement()
+    websockets_log.setLevel(logging.WARNING)
+    serve_log.addFilter(said)
+    try:
+        yield
+    finally:
+        websockets_log.setLevel(level)
+        serve_log.removeFilter(said)
+
+
 def _run_serve(args: argparse.Namespace) -> int:
     from projectmanagement_services.testing import PmTestServer, RateLimit
     from projectmanagement_services.testing.serve import connection_options, serve
@@ -76,11 +97,6 @@ def _run_serve(args: argparse.Namespace) -> int:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
 
-    if args.log_level != "debug":
-        # The announcement below says it once; the libraries' own "listening"/"closing" lines would
-        # say it three times.
-        logging.getLogger("websockets.server").setLevel(logging.WARNING)
-        logging.getLogger("projectmanagement_services.testing.serve").addFilter(_SaidByTheAnnouncement())
     where = (
         "in memory (lost when it stops; --database FILE keeps it)"
         if args.database == ":memory:"
@@ -97,9 +113,18 @@ def _run_serve(args: argparse.Namespace) -> int:
         limit = None if args.no_rate_limit else RateLimit(args.rate_limit_burst, args.rate_limit_period)
     except (ValueError, OSError) as exc:
         raise CliError(f"serve: {exc}", exit_code=2) from exc
-    asyncio.run(
-        serve(args.host, args.port, args.database, args.token, rate_limit=limit, on_ready=announce, **options)
-    )
+    with _announced_once(quiet=args.log_level != "debug"):
+        asyncio.run(
+            serve(
+                args.host,
+                args.port,
+                args.database,
+                args.token,
+                rate_limit=limit,
+                on_ready=announce,
+                **options,
+            )
+        )
     print("pm serve: stopped", flush=True)
     return 0
 
