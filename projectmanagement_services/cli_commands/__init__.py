@@ -5,7 +5,7 @@
 
 from projectmanagement_services.cli_commands.config_command import add_config_command
 from projectmanagement_services.cli_commands.demo_command import add_demo_command
-from projectmanagement_services.cli_commands.entities import add_item_commands, add_sprint_commands
+from projectmanagement_services.cli_commands.entities import add_item_commands
 from projectmanagement_services.cli_commands.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -18,6 +18,7 @@ from projectmanagement_services.cli_commands.global_options import add_global_op
 from projectmanagement_services.cli_commands.health import add_health_command
 from projectmanagement_services.cli_commands.output import Output
 from projectmanagement_services.cli_commands.projects import add_project_commands
+from projectmanagement_services.cli_commands.sprints import add_sprint_commands
 from projectmanagement_services.cli_commands.watch import add_watch_command
 
 __all__ = [

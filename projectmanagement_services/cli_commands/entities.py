@@ -1,4 +1,4 @@
-"""``pm items`` and ``pm sprints``: list, create, update, delete from the shell.
+"""``pm items``: list, show, create, update and delete work items from the shell (sprints: ``sprints.py``).
 
 Each request is built and validated before connecting (``ValidationException`` lists every broken
 field and nothing is sent). Writes go through the resilient client, so a dropped connection or a
@@ -11,17 +11,10 @@ but it overwrites a change made in between; scripts that care pass ``--version``
 from __future__ import annotations
 
 import argparse
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
-from uuid import UUID
 
 from projectmanagement_core.models import (
-    CreateSprintRequest,
     CreateWorkItemRequest,
-    Sprint,
-    UpdateSprintRequest,
     UpdateWorkItemRequest,
-    WorkItem,
     WorkItemType,
 )
 from projectmanagement_core.validation import validate_request
@@ -31,16 +24,12 @@ from projectmanagement_services.cli_commands.addressing import (
     ItemRef,
     item_ref_argument,
     planned,
-    project_ref_argument,
     resolve_item,
     resolve_project,
 )
 from projectmanagement_services.cli_commands.arguments import (
     CLEAR_WORD,
     clearable_uuid_argument,
-    date_argument,
-    sprint_status_argument,
-    uuid_argument,
     work_item_type_argument,
 )
 from projectmanagement_services.cli_commands.command_helpers import (
@@ -49,39 +38,22 @@ from projectmanagement_services.cli_commands.command_helpers import (
     require_changes,
     show,
 )
+from projectmanagement_services.cli_commands.entity_options import (
+    add_project_option,
+    add_version_options,
+    current_version,
+    example,
+)
 from projectmanagement_services.cli_commands.errors import EXIT_FAILED, CliError
 from projectmanagement_services.cli_commands.global_options import add_client_parser
 from projectmanagement_services.cli_commands.output import (
     Output,
-    sprint_table,
     work_item_table,
 )
 from projectmanagement_services.cli_commands.runner import ClientCall, client_handler
 from projectmanagement_services.container import PmContainer
-from projectmanagement_services.resilience.resilient_client import ResilientWebSocketClient
 
-__all__ = ["add_item_commands", "add_sprint_commands"]
-
-_Entity = TypeVar("_Entity", WorkItem, Sprint)
-
-
-async def _current_version(
-    fetch: Callable[[UUID], Awaitable[list[_Entity]]],
-    client: ResilientWebSocketClient,
-    entity_id: UUID,
-    project_id: UUID | None,
-    kind: str,
-) -> int:
-    """The entity's version now: looked up in ``project_id``, else in every project on the server."""
-    projects: Sequence[UUID] = (
-        (project_id,) if project_id is not None else [p.id for p in await client.list_projects()]
-    )
-    for candidate in projects:
-        for entity in await fetch(candidate):
-            if entity.id == entity_id:
-                return entity.version
-    where = f"project {project_id}" if project_id is not None else "any project"
-    raise CliError(f"{kind} {entity_id} not found in {where}", EXIT_FAILED)
+__all__ = ["add_item_commands"]
 
 
 # -- work items ----------------------------------------------------------------------------------
@@ -149,7 +121,7 @@ def _items_update(args: argparse.Namespace, output: Output) -> ClientCall:
         version = request.expected_version
         if version is None:
             project = await resolve_project(client, args.project) if args.project is not None else None
-            version = await _current_version(client.get_work_items, client, item_id, project, "work item")
+            version = await current_version(client.get_work_items, client, item_id, project, "work item")
         resolved["expected_version"] = version
         item = await client.update_work_item(request.model_copy(update=resolved))
         return show(output, item, lambda: f"updated #{item.item_number} {item.id} (version {item.version})")
@@ -198,47 +170,31 @@ def _item_fields(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--priority", type=str.lower, help="low, medium, high or critical, any case")
 
 
-def _project_option(
-    parser: argparse.ArgumentParser, *, required: bool = True, help: str = "the project"
-) -> None:
-    parser.add_argument(
-        "--project",
-        required=required,
-        type=project_ref_argument,
-        metavar="ID|KEY",
-        help=f"{help}: its id or key",
-    )
-
-
-def _example(command: str) -> str:
-    return f"Example: {command}"
-
-
 def add_item_commands(subparsers: Subparsers) -> None:
     actions = add_group(subparsers, "items", "list, show, create, update and delete work items")
     parser = add_client_parser(
         actions,
         "list",
         help="list a project's work items",
-        description=_example("pm items list --project PM"),
+        description=example("pm items list --project PM"),
     )
-    _project_option(parser)
+    add_project_option(parser)
     parser.set_defaults(handler=client_handler(_items_list))
 
     parser = add_client_parser(
-        actions, "show", help="show one work item", description=_example("pm items show PM-4")
+        actions, "show", help="show one work item", description=example("pm items show PM-4")
     )
     parser.add_argument("id", type=item_ref_argument, metavar="ITEM", help="its id, or KEY-NUMBER (PM-4)")
-    _project_option(parser, required=False, help="where to look (default: every project)")
+    add_project_option(parser, required=False, help="where to look (default: every project)")
     parser.set_defaults(handler=client_handler(_items_show))
 
     parser = add_client_parser(
         actions,
         "create",
         help="create a work item",
-        description=_example('pm items create --project PM --title "Fix login" --type Story'),
+        description=example('pm items create --project PM --title "Fix login" --type Story'),
     )
-    _project_option(parser)
+    add_project_option(parser)
     parser.add_argument("--title", required=True, help="1-200 characters")
     parser.add_argument(
         "--type",
@@ -254,7 +210,7 @@ def add_item_commands(subparsers: Subparsers) -> None:
         actions,
         "update",
         help="change fields of a work item",
-        description=_example("pm items update PM-4 --status in_progress --assignee none"),
+        description=example("pm items update PM-4 --status in_progress --assignee none"),
     )
     parser.add_argument("id", type=item_ref_argument, metavar="ITEM", help="its id, or KEY-NUMBER (PM-4)")
     parser.add_argument("--title", help="1-200 characters")
@@ -272,14 +228,14 @@ def add_item_commands(subparsers: Subparsers) -> None:
     )
     parser.add_argument("--points", type=int, help="story points, 0-100")
     parser.add_argument("--position", type=int, help="order among its siblings, from 0")
-    _version_options(parser)
+    add_version_options(parser)
     parser.set_defaults(handler=client_handler(_items_update))
 
     parser = add_client_parser(
         actions,
         "delete",
         help="delete a work item (soft delete)",
-        description=_example("pm items delete PM-4"),
+        description=example("pm items delete PM-4"),
     )
     parser.add_argument("id", type=item_ref_argument, metavar="ITEM", help="its id, or KEY-NUMBER (PM-4)")
     parser.set_defaults(handler=client_handler(_items_delete))
@@ -289,131 +245,3 @@ def _clearable_item_argument(value: str) -> ItemRef | str:
     """An item (id or PM-3), or ``none`` for "clear this field"."""
     cleared = clearable_uuid_argument(value) if value.strip().lower() in (CLEAR_WORD, "") else None
     return cleared if cleared is not None else item_ref_argument(value)
-
-
-def _version_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--version",
-        type=int,
-        help="expected version (optimistic concurrency); default: read the current one first",
-    )
-    _project_option(parser, required=False, help="where to look up the current version")
-
-
-# -- sprints -------------------------------------------------------------------------------------
-
-
-def _sprints_list(args: argparse.Namespace, output: Output) -> ClientCall:
-    async def call(container: PmContainer) -> int:
-        client = container.client()
-        sprints = await client.get_sprints(await resolve_project(client, args.project))
-        live = sorted((s for s in sprints if not s.is_deleted), key=lambda s: s.start_date)
-        return show(output, live, lambda: sprint_table(live))
-
-    return call
-
-
-def _sprints_create(args: argparse.Namespace, output: Output) -> ClientCall:
-    request = CreateSprintRequest(
-        project_id=planned(args.project),
-        name=args.name,
-        start_date=args.start,
-        end_date=args.end,
-        goal=args.goal,
-    )
-    validate_request(request)
-
-    async def call(container: PmContainer) -> int:
-        client = container.client()
-        project_id = await resolve_project(client, args.project)
-        sprint = await client.create_sprint(request.model_copy(update={"project_id": project_id}))
-        return show(output, sprint, lambda: f"created sprint {sprint.name!r} {sprint.id}")
-
-    return call
-
-
-def _sprints_update(args: argparse.Namespace, output: Output) -> ClientCall:
-    request = UpdateSprintRequest(
-        sprint_id=args.id,
-        expected_version=args.version,
-        name=args.name,
-        goal=args.goal,
-        start_date=args.start,
-        end_date=args.end,
-        status=args.status,
-    )
-    require_changes(request.changed_fields(), "--name, --goal, --start, --end, --status")
-    validate_request(request)
-
-    async def call(container: PmContainer) -> int:
-        client = container.client()
-        version = request.expected_version
-        if version is None:
-            project = await resolve_project(client, args.project) if args.project is not None else None
-            version = await _current_version(client.get_sprints, client, request.sprint_id, project, "sprint")
-        sprint = await client.update_sprint(request.model_copy(update={"expected_version": version}))
-        return show(
-            output, sprint, lambda: f"updated sprint {sprint.name!r} {sprint.id} (version {sprint.version})"
-        )
-
-    return call
-
-
-def _sprints_delete(args: argparse.Namespace, output: Output) -> ClientCall:
-    async def call(container: PmContainer) -> int:
-        await container.client().delete_sprint(args.id)
-        return show(output, {"deleted": str(args.id)}, lambda: f"deleted sprint {args.id}")
-
-    return call
-
-
-def add_sprint_commands(subparsers: Subparsers) -> None:
-    actions = add_group(subparsers, "sprints", "list, create, update and delete sprints")
-    parser = add_client_parser(
-        actions, "list", help="list a project's sprints", description=_example("pm sprints list --project PM")
-    )
-    _project_option(parser)
-    parser.set_defaults(handler=client_handler(_sprints_list))
-
-    parser = add_client_parser(
-        actions,
-        "create",
-        help="create a sprint",
-        description=_example("pm sprints create --project PM --name S1 --start 2025-01-06 --end 2025-01-20"),
-    )
-    _project_option(parser)
-    parser.add_argument("--name", required=True, help="1-100 characters")
-    parser.add_argument("--start", required=True, type=date_argument, help="e.g. 2025-01-06 (UTC)")
-    parser.add_argument("--end", required=True, type=date_argument, help="after --start")
-    parser.add_argument("--goal", help="what the sprint is for")
-    parser.set_defaults(handler=client_handler(_sprints_create))
-
-    parser = add_client_parser(
-        actions,
-        "update",
-        help="change fields of a sprint (or start/complete it)",
-        description=_example("pm sprints update SPRINT_ID --status active"),
-    )
-    parser.add_argument(
-        "id", type=uuid_argument, metavar="SPRINT_ID", help="the sprint's id (pm sprints list)"
-    )
-    parser.add_argument("--name", help="1-100 characters")
-    parser.add_argument("--goal", help="what the sprint is for")
-    parser.add_argument("--start", type=date_argument, help="e.g. 2025-01-06 (UTC)")
-    parser.add_argument("--end", type=date_argument, help="after --start")
-    parser.add_argument(
-        "--status", type=sprint_status_argument, help="Planned, Active, Completed or Cancelled, any case"
-    )
-    _version_options(parser)
-    parser.set_defaults(handler=client_handler(_sprints_update))
-
-    parser = add_client_parser(
-        actions,
-        "delete",
-        help="delete a sprint (soft delete; pm-server refuses a completed one)",
-        description=_example("pm sprints delete SPRINT_ID"),
-    )
-    parser.add_argument(
-        "id", type=uuid_argument, metavar="SPRINT_ID", help="the sprint's id (pm sprints list)"
-    )
-    parser.set_defaults(handler=client_handler(_sprints_delete))
