@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from typing import Any
+from typing import Any, Final
 
 from rich.table import Table
 
@@ -27,6 +27,10 @@ from projectmanagement_services.container import PmContainer
 __all__ = ["add_health_command"]
 
 
+#: The longest pause between pings: a minute (anything longer is a typo, not a health check).
+_MAX_INTERVAL_S: Final = 60.0
+
+
 def _positive_int(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -36,8 +40,8 @@ def _positive_int(value: str) -> int:
 
 def _non_negative_float(value: str) -> float:
     number = float(value)
-    if number < 0:
-        raise argparse.ArgumentTypeError("must be >= 0")
+    if not 0 <= number <= _MAX_INTERVAL_S:  # also refuses nan and inf (a wait that never ends)
+        raise argparse.ArgumentTypeError(f"must be between 0 and {_MAX_INTERVAL_S:g} seconds")
     return number
 
 

@@ -344,3 +344,12 @@ async def test_retries_are_shown_as_they_happen_and_the_final_error_counts_attem
     assert lines[1].startswith("pm: GetWorkItems: attempt 2 of 3 failed (")
     assert lines[2].startswith("pm: ")
     assert lines[2].endswith("(3 attempts)")
+
+
+@pytest.mark.parametrize("interval", ["inf", "nan", "-1", "1e9"])
+async def test_health_refuses_an_interval_that_never_ends(
+    capsys: pytest.CaptureFixture[str], interval: str
+) -> None:
+    result = await _pm(capsys, "health", "--interval", interval)
+    assert result.code == 2
+    assert "argument --interval: must be between 0 and 60 seconds" in _one_line(result.err)
