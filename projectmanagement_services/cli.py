@@ -133,7 +133,8 @@ def _add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     parser = subparsers.add_parser(
         "serve",
         help="run the reference pm-ws server",
-        description="Run the reference pm-ws server (SQLite-backed) until Ctrl-C or SIGTERM.",
+        description="Run the reference pm-ws server (SQLite-backed) until Ctrl-C or SIGTERM. "
+        "Example: pm serve --port 8000 --database pm.db",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
     parser.add_argument(

@@ -165,7 +165,7 @@ def add_demo_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
             "Start a reference server on a free loopback port (temporary SQLite file), run 20 writers "
             "through one resilient client while a seeded fault schedule plays, keep a subscriber's store, "
             "and check that no acknowledged create was lost or duplicated and that the store equals the "
-            "server. Exit 0 only when every check holds."
+            "server. Exit 0 only when every check holds. Example: pm demo --duration 60 --seed 7"
         ),
     )
     parser.add_argument(

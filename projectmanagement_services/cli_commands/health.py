@@ -116,7 +116,11 @@ def _table(
 
 def add_health_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = add_client_parser(
-        subparsers, "health", help="ping the server and print round-trip statistics and quality"
+        subparsers,
+        "health",
+        help="ping the server and print round-trip statistics and quality",
+        description="Ping the server and print round-trip statistics and quality. "
+        "Example: pm health --count 20 --interval 0.1 --server-url ws://127.0.0.1:8000/ws",
     )
     parser.add_argument(
         "--count", type=_positive_int, default=10, help="pings to send (default: %(default)s)"
