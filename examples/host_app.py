@@ -4,11 +4,19 @@ The host owns the composition root and decides where settings come from; ``PmCon
 sub-container in it. Host code asks for the client (or a store) with ``@inject``/``Provide`` and
 never builds one itself. ``tests/services/container/test_readme_example.py`` runs this file
 against the reference server, so the README's copy of it is known to work.
+
+As a script (``pm serve`` in another shell first)::
+
+    python examples/host_app.py [--server-url ws://127.0.0.1:8000/ws] [--user-id UUID]
+
+Each run creates a project with a fresh key, so it can run any number of times.
 """
 
 from __future__ import annotations
 
-from uuid import UUID
+import argparse
+import asyncio
+from uuid import UUID, uuid4
 
 from dependency_injector import containers, providers
 from dependency_injector.wiring import Provide, inject
@@ -18,7 +26,7 @@ from projectmanagement_core.models import CreateProjectRequest, CreateWorkItemRe
 from projectmanagement_services import AppSettings, PmContainer, running
 from projectmanagement_services.state import WorkItemStore
 
-__all__ = ["HostContainer", "TaskBoard", "main", "open_project"]
+__all__ = ["HostContainer", "TaskBoard", "fresh_key", "main", "open_project"]
 
 
 class TaskBoard:
@@ -67,7 +75,12 @@ async def plan(project_id: UUID, board: TaskBoard = Provide[HostContainer.task_b
     return board.tasks(project_id)
 
 
-async def main(server_url: str, user_id: UUID) -> list[str]:
+def fresh_key() -> str:
+    """A project key no earlier run used (keys are unique on the server): ``H`` and 8 hex digits."""
+    return "H" + uuid4().hex[:8].upper()
+
+
+async def main(server_url: str, user_id: UUID, key: str | None = None) -> list[str]:
     host = HostContainer()
     host.config.from_dict(
         {"pm": {"ProjectManagement": {"WebSocket": {"ServerUrl": server_url, "UserId": str(user_id)}}}}
@@ -75,7 +88,18 @@ async def main(server_url: str, user_id: UUID) -> list[str]:
     host.wire(modules=[__name__])
     try:
         async with running(host):  # connects on entry; closes client, stores, telemetry on exit
-            project_id = await open_project("DEMO")
+            project_id = await open_project(key or fresh_key())
             return await plan(project_id)
     finally:
         host.unwire()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Run the host application against a pm-ws server.")
+    parser.add_argument(
+        "--server-url", default="ws://127.0.0.1:8000/ws", help="the server (pm serve's default)"
+    )
+    parser.add_argument("--user-id", type=UUID, default=None, help="open-mode identity (default: a new one)")
+    arguments = parser.parse_args()
+    for title in asyncio.run(main(arguments.server_url, arguments.user_id or uuid4())):
+        print(title)

@@ -14,14 +14,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from importlib import metadata
+from pathlib import Path
+from typing import NoReturn, cast
 
 from projectmanagement_services.cli_commands import (
     EXIT_INTERRUPTED,
     CliError,
     Output,
+    add_config_command,
     add_demo_command,
     add_global_options,
     add_health_command,
@@ -34,6 +40,53 @@ from projectmanagement_services.cli_commands import (
 __all__ = ["build_parser", "main"]
 
 _LOG_LEVELS = ("debug", "info", "warning", "error")
+#: argparse names a ``type=`` function in its message ("invalid _positive_int value"): not for users.
+_INTERNAL_TYPE_NAME = re.compile(r"invalid \w+ value: ")
+#: The installed distribution whose version ``pm --version`` prints.
+_DISTRIBUTION = "pm-resilience"
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (``pm items create: --title is required``) plus
+    where to read more, as every other ``pm`` error; subcommand parsers inherit the class."""
+
+    def error(self, message: str) -> NoReturn:
+        message = _INTERNAL_TYPE_NAME.sub("invalid value: ", message)
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _version() -> str:
+    try:
+        return metadata.version(_DISTRIBUTION)
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+class _SaidByTheAnnouncement(logging.Filter):
+    """Drops the serve module's start/stop lines, which ``pm serve`` prints itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("pm serve listening", "pm serve stopping"))
+
+
+@contextlib.contextmanager
+def _announced_once(*, quiet: bool) -> Iterator[None]:
+    """Below debug, ``pm serve``'s announcement is the only "listening" line (websockets' own and
+    the serve module's would say it twice more); the loggers are put back after (``main`` may run
+    in a host process, as in the tests)."""
+    if not quiet:
+        yield
+        return
+    websockets_log = logging.getLogger("websockets.server")
+    serve_log = logging.getLogger("projectmanagement_services.testing.serve")
+    level, said = websockets_log.level, _SaidByTheAnnouncement()
+    websockets_log.setLevel(logging.WARNING)
+    serve_log.addFilter(said)
+    try:
+        yield
+    finally:
+        websockets_log.setLevel(level)
+        serve_log.removeFilter(said)
 
 
 def _run_serve(args: argparse.Namespace) -> int:
@@ -44,17 +97,34 @@ def _run_serve(args: argparse.Namespace) -> int:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
 
+    where = (
+        "in memory (lost when it stops; --database FILE keeps it)"
+        if args.database == ":memory:"
+        else f"in {Path(args.database).resolve()}"
+    )
+
     def announce(server: PmTestServer) -> None:
-        print(f"pm serve: listening on {server.url}", flush=True)
+        # The URL last: scripts (and tests) take the line's last word.
+        rate = "off" if limit is None else f"{limit.burst} then 1 per {limit.period:g} s"
+        print(f"pm serve: data {where}; rate limit {rate}; listening on {server.url}", flush=True)
 
     try:
         options = connection_options(args)
         limit = None if args.no_rate_limit else RateLimit(args.rate_limit_burst, args.rate_limit_period)
     except (ValueError, OSError) as exc:
         raise CliError(f"serve: {exc}", exit_code=2) from exc
-    asyncio.run(
-        serve(args.host, args.port, args.database, args.token, rate_limit=limit, on_ready=announce, **options)
-    )
+    with _announced_once(quiet=args.log_level != "debug"):
+        asyncio.run(
+            serve(
+                args.host,
+                args.port,
+                args.database,
+                args.token,
+                rate_limit=limit,
+                on_ready=announce,
+                **options,
+            )
+        )
     print("pm serve: stopped", flush=True)
     return 0
 
@@ -63,7 +133,8 @@ def _add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     parser = subparsers.add_parser(
         "serve",
         help="run the reference pm-ws server",
-        description="Run the reference pm-ws server (SQLite-backed) until Ctrl-C or SIGTERM.",
+        description="Run the reference pm-ws server (SQLite-backed) until Ctrl-C or SIGTERM. "
+        "Example: pm serve --port 8000 --database pm.db",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
     parser.add_argument(
@@ -106,6 +177,7 @@ def _add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
 
 _COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     add_demo_command,
+    add_config_command,
     add_project_commands,
     add_item_commands,
     add_sprint_commands,
@@ -117,14 +189,22 @@ _COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]],
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``pm`` parser with every registered subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="pm",
         description="pm-ws client framework tools: the resilience demo, a reference server, and a client.",
         epilog="Exit codes: 0 ok, 1 request or check failed, 2 usage or settings, 3 server unreachable, "
         "130 interrupted.",
     )
+    parser.add_argument("--version", action="version", version=f"pm {_version()}")
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON for scripts (before or after the command)"
+    )
     add_global_options(parser, suppress=False)
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # Typed as plain parsers: the commands only use ArgumentParser's API (the class is _OneLineParser).
+    subparsers = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", required=True, metavar="COMMAND"),
+    )
     for add_command in _COMMANDS:
         add_command(subparsers)
     return parser

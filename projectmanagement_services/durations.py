@@ -2,17 +2,28 @@
 
 ``"00:00:30"``, ``"1.00:00:00"`` (days), ``"00:00:00.250"``, ``"PT30S"``, ``"P1DT2H"``, ``30``,
 ``"0.25"`` all become ``datetime.timedelta``; the same rules hold for JSON and environment values.
+
+Every duration is finite and at most ``MAX_DURATION`` (one week): no option of this client needs
+more, and a bigger value (``inf``, ``1e400``, ``99999999999.00:00:00``) would otherwise overflow
+``timedelta`` or the event loop's clock far from the key that caused it.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from pydantic import BeforeValidator, PlainSerializer
 
-__all__ = ["Duration", "format_timespan", "parse_duration"]
+__all__ = ["MAX_DURATION", "Duration", "format_timespan", "parse_duration"]
+
+#: The longest duration any option accepts (and the shortest, negated): one week.
+MAX_DURATION: Final = timedelta(days=7)
+#: Longer text is no duration of at most a week (and would cost a long int conversion to find out).
+_MAX_TEXT: Final = 64
+_OUT_OF_RANGE: Final = "must be a duration of at most 7.00:00:00 (one week)"
 
 _TIMESPAN = re.compile(
     r"^(?P<sign>-)?(?:(?P<days>\d+)\.)?(?P<hours>\d{1,2}):(?P<minutes>\d{1,2})"
@@ -26,20 +37,42 @@ _ISO = re.compile(
 
 
 def parse_duration(value: Any) -> timedelta:
-    """Parse one duration; raise ``ValueError`` with the accepted formats when it is none of them."""
+    """Parse one duration; raise ``ValueError`` with the accepted formats when it is none of them.
+
+    A value beyond ``MAX_DURATION`` either way, or not finite, is a ``ValueError`` naming the rule
+    (never an ``OverflowError``), so settings report it on its key like any other bad value.
+    """
+    if isinstance(value, str) and len(value) > _MAX_TEXT:
+        raise ValueError(_OUT_OF_RANGE)
+    try:
+        result = _parse(value)
+    except OverflowError:
+        raise ValueError(_OUT_OF_RANGE) from None
+    if abs(result) > MAX_DURATION:
+        raise ValueError(_OUT_OF_RANGE)
+    return result
+
+
+def _parse(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool):
         raise ValueError("a duration cannot be a boolean")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite duration")
     if isinstance(value, int | float):
+        if abs(value) > MAX_DURATION.total_seconds():
+            raise ValueError(_OUT_OF_RANGE)
         return timedelta(seconds=value)
     if not isinstance(value, str):
         raise ValueError(f"expected a duration, got {type(value).__name__}")
     text = value.strip()
     try:
-        return timedelta(seconds=float(text))
+        seconds = float(text)
     except ValueError:
         pass
+    else:
+        return _parse(seconds)
     match = _TIMESPAN.match(text)
     if match:
         g = match.groupdict()

@@ -20,10 +20,14 @@ name the source of a bad value) differ from pydantic-settings' own sources.
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import os
+import re
+import warnings
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from types import NoneType, UnionType
@@ -36,7 +40,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from projectmanagement_services.options_base import OptionsModel
+from projectmanagement_services.options_base import RULE_ERROR, OptionsModel
 from projectmanagement_services.resilience.options import (
     CircuitBreakerOptions,
     RateLimitOptions,
@@ -55,6 +59,8 @@ __all__ = [
     "ProjectManagementSettings",
     "SettingsError",
     "SettingsOptions",
+    "SettingsSources",
+    "SettingsWarning",
     "settings_files",
 ]
 
@@ -68,6 +74,10 @@ ENVIRONMENT_VARIABLE: Final = "PM_ENVIRONMENT"
 _MASK: Final = "**********"
 #: Environment values that mean "no value" for a nullable option (``Reconnection:MaxAttempts``).
 _NULL_WORDS: Final = frozenset({"null", ""})
+#: What an environment name may be: it becomes part of a file name, so no path separators.
+_ENVIRONMENT_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+#: How alike an unknown top-level section must be to a known one to be reported as a misspelling.
+_NEAR_MISS: Final = 0.8
 #: Pydantic error type used by section validators to report on a key below the section.
 _NESTED_ERROR: Final = "nested_setting"
 
@@ -182,10 +192,14 @@ class ProjectManagementSettings(OptionsModel):
     @classmethod
     def _otlp_endpoint_is_http(cls, value: TelemetryOptions) -> TelemetryOptions:
         parts = urlsplit(value.otlp_endpoint)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            port_ok = parts.port != 0
+        except ValueError:
+            port_ok = False
+        if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
             raise PydanticCustomError(
                 _NESTED_ERROR,
-                "must be an http:// or https:// URL with a host",
+                "must be an http:// or https:// URL with a host (and a port between 1 and 65535, or none)",
                 {"key": "OtlpEndpoint"},
             )
         return value
@@ -214,6 +228,29 @@ class SettingsError(ValueError):
             source = self.sources.get(key_path)
             lines.append(f"{line} (from {source})" if source else line)
         super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class SettingsSources:
+    """Where loaded settings came from.
+
+    Attributes:
+        layers: every source read, in order (files, then environment variables, then overrides).
+        by_key: key path (``ProjectManagement:WebSocket:ServerUrl``) -> the source that set its value;
+            keys left at their code default are absent.
+    """
+
+    layers: tuple[str, ...]
+    by_key: dict[str, str]
+
+
+class SettingsWarning(UserWarning):
+    """Settings that load, but probably not as meant: a misspelt section, a missing environment file.
+
+    A warning, not an error: a ``.NET``-style settings file may hold the host application's own
+    sections, and a deployment may name an environment without a file of its own. The CLI prints
+    each as one line; an application can turn them into errors with ``warnings.simplefilter``.
+    """
 
 
 class AppSettings(BaseSettings):
@@ -266,8 +303,43 @@ class AppSettings(BaseSettings):
             env: environment variables to read (default ``os.environ``); only keys whose first
                 ``__``-separated segment is a known section (``ProjectManagement``, ``Logging``) count.
         """
+        return cls.load_with_sources(config_path, environment=environment, overrides=overrides, env=env)[0]
+
+    @classmethod
+    def load_with_sources(
+        cls,
+        config_path: str | Path | None = None,
+        *,
+        environment: str | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> tuple[Self, SettingsSources]:
+        """``load``, and where each value came from (for ``pm config show --sources``)."""
+        layers = cls._layers(config_path, environment=environment, overrides=overrides, env=env)
+        settings = layers.validate()
+        return settings, layers.sources_of(settings.as_appsettings())
+
+    @classmethod
+    def _layers(
+        cls,
+        config_path: str | Path | None,
+        *,
+        environment: str | None,
+        overrides: Mapping[str, Any] | None,
+        env: Mapping[str, str] | None,
+    ) -> _Layers[Self]:
         variables: Mapping[str, str] = os.environ if env is None else env
         layers = _Layers(cls)
+        environment_name = environment if environment is not None else variables.get(ENVIRONMENT_VARIABLE)
+        if environment_name and not _ENVIRONMENT_NAME.match(environment_name):
+            raise SettingsError(
+                [
+                    (
+                        "",
+                        f"environment name {environment_name!r} must be letters, digits, '-' or '_' (it names a file)",
+                    )
+                ]
+            )
         base_file, *environment_file = settings_files(config_path, environment=environment, env=variables)
         if base_file.is_file():
             layers.add_file(base_file)
@@ -276,10 +348,12 @@ class AppSettings(BaseSettings):
         for optional in environment_file:
             if optional.is_file():
                 layers.add_file(optional)
+            else:
+                _warn_missing_environment_file(optional)
         layers.add_environment(variables)
         if overrides:
             layers.add(overrides, "overrides in code", known_sections_only=False)
-        return layers.validate()
+        return layers
 
     def as_appsettings(self, *, reveal_secrets: bool = False) -> dict[str, Any]:
         """The settings as an ``appsettings.json`` document (TimeSpan durations, PascalCase keys).
@@ -367,8 +441,18 @@ class _Layers(Generic[_Settings]):
 
     def add(self, document: Mapping[str, Any], label: str, *, known_sections_only: bool) -> None:
         if known_sections_only:
-            # Other top-level sections belong to the host application sharing the file (as in .NET).
-            sections = {_normalise(alias) for alias in _aliases(self._settings_cls)}
+            # Other top-level sections belong to the host application sharing the file (as in .NET);
+            # one spelt almost like ours is a typo whose values would silently not apply.
+            known = {_normalise(alias): alias for alias in _aliases(self._settings_cls)}
+            sections = set(known)
+            for key in document:
+                near = difflib.get_close_matches(_normalise(key), sections, n=1, cutoff=_NEAR_MISS)
+                if _normalise(key) not in sections and near:
+                    warnings.warn(
+                        f"{label}: section {key!r} is not read (did you mean {known[near[0]]!r}?)",
+                        SettingsWarning,
+                        stacklevel=6,
+                    )
             document = {k: v for k, v in document.items() if _normalise(k) in sections}
         self._merge_layer(_canonical(self._settings_cls, document, from_env=False), label)
 
@@ -395,6 +479,20 @@ class _Layers(Generic[_Settings]):
         _log.debug("settings loaded from %s", "; ".join(self.labels) or "code defaults")
         return settings
 
+    def sources_of(self, document: Mapping[str, Any]) -> SettingsSources:
+        by_key: dict[str, str] = {}
+
+        def walk(node: Mapping[str, Any], prefix: str) -> None:
+            for key, value in node.items():
+                path = f"{prefix}:{key}" if prefix else key
+                if isinstance(value, Mapping) and value:
+                    walk(value, path)
+                elif (source := self._source_of(path)) is not None:
+                    by_key[path] = source
+
+        walk(document, "")
+        return SettingsSources(tuple(self.labels), by_key)
+
     def _source_of(self, key_path: str) -> str | None:
         parts = tuple(part.lower() for part in key_path.split(":"))
         while parts:
@@ -402,6 +500,14 @@ class _Layers(Generic[_Settings]):
                 return self.provenance[parts]
             parts = parts[:-1]
         return None
+
+
+def _warn_missing_environment_file(path: Path) -> None:
+    """The named environment has no file: say so, and name a file that differs only in case."""
+    siblings = list(path.parent.glob("*")) if path.parent.is_dir() else []
+    same_but_case = [p.name for p in siblings if p.name.lower() == path.name.lower()]
+    hint = f" (did you mean {same_but_case[0]}? names are case-sensitive)" if same_but_case else ""
+    warnings.warn(f"environment settings file {path} does not exist{hint}", SettingsWarning, stacklevel=5)
 
 
 def _normalise(key: str) -> str:
@@ -559,6 +665,7 @@ _FIXED_MESSAGES: Final = {
     "int_from_float": "must be a whole number",
     "float_parsing": "must be a number",
     "float_type": "must be a number",
+    "finite_number": "must be a finite number",
     "string_type": "must be a string",
     "bool_parsing": "must be true or false",
     "model_type": "must be a section (a JSON object)",
@@ -576,6 +683,8 @@ def _describe(detail: ErrorDetails, *, secret: bool) -> str:
     context = detail.get("ctx") or {}
     if kind in _FIXED_MESSAGES:
         return _FIXED_MESSAGES[kind]
+    if kind == RULE_ERROR:
+        return detail["msg"]
     if secret:
         return "is not a valid secret value"
     if kind == "value_error" and "error" in context:

@@ -5,6 +5,11 @@ where data goes is the application's decision, not the instrumentation's. Config
 opt-in: nothing here runs unless called, ``Exporter: none`` builds nothing, and a host application's
 own global providers are never replaced.
 
+With ``Exporter: otlp`` and no collector listening, nothing hangs and nothing floods: each export
+gives up after ``EXPORT_TIMEOUT_S`` (the exporter's default, 10 s per batch with retries, made a
+one-shot command take 30 s to exit), and the exporters' failure logs are reduced to one warning a
+pipeline, the rest counted.
+
 The SDK and exporters are imported inside ``configure_telemetry`` so that importing this module (or
 the package) costs nothing while telemetry is off.
 """
@@ -27,6 +32,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
 
 __all__ = [
+    "EXPORT_TIMEOUT_S",
     "OTLP_METRICS_PATH",
     "OTLP_TRACES_PATH",
     "PROMETHEUS_HOST",
@@ -40,6 +46,14 @@ _log = logging.getLogger(__name__)
 #: OTLP/HTTP signal paths appended to ``OtlpEndpoint`` (the collector's base URL).
 OTLP_TRACES_PATH: Final = "/v1/traces"
 OTLP_METRICS_PATH: Final = "/v1/metrics"
+#: How long one OTLP export (retries included) may take, and so how long shutdown may flush.
+EXPORT_TIMEOUT_S: Final = 1.0
+#: Where the OTLP/HTTP exporters log each failed attempt (at WARNING, several lines each).
+_OTLP_LOGGERS: Final = (
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.exporter.otlp.proto.http.metric_exporter",
+    "opentelemetry.exporter.otlp.common.http",
+)
 #: The ``prometheus`` exporter listens on loopback only: a scrape target, never a public endpoint.
 PROMETHEUS_HOST: Final = "127.0.0.1"
 PROMETHEUS_PATH: Final = "/metrics"
@@ -64,6 +78,7 @@ class TelemetryProviders:
     meter_provider_is_global: bool = False
     metrics_url: str | None = None
     _stop_serving: Callable[[], None] | None = None
+    _quiet_exporters: _ExportFailuresOnce | None = None
 
     def force_flush(self, timeout_millis: int = 10_000) -> bool:
         """Export everything recorded so far; ``True`` when both signals were flushed in time."""
@@ -74,9 +89,41 @@ class TelemetryProviders:
     def shutdown(self) -> None:
         """Flush and stop both pipelines (exporter threads and HTTP sessions included)."""
         self.tracer_provider.shutdown()
-        self.meter_provider.shutdown()
+        self.meter_provider.shutdown(timeout_millis=EXPORT_TIMEOUT_S * 1000)
         if self._stop_serving is not None:
             self._stop_serving()
+        if self._quiet_exporters is not None:
+            self._quiet_exporters.remove()
+
+
+class _ExportFailuresOnce(logging.Filter):
+    """On the OTLP exporters' loggers: the first failure becomes one line, later ones are counted."""
+
+    def __init__(self, endpoint: str) -> None:
+        super().__init__()
+        self._endpoint = endpoint
+        self.suppressed = 0
+        self._warned = False
+        for name in _OTLP_LOGGERS:
+            logging.getLogger(name).addFilter(self)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        if self._warned:
+            self.suppressed += 1
+            return False
+        self._warned = True
+        record.msg = (
+            "telemetry: cannot export to the OTLP collector at %s; dropping what cannot be sent (warned once)"
+        )
+        record.args = (self._endpoint,)
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+    def remove(self) -> None:
+        for name in _OTLP_LOGGERS:
+            logging.getLogger(name).removeFilter(self)
 
 
 def configure_telemetry(
@@ -113,6 +160,7 @@ def configure_telemetry(
     resource = _resource(options, service_version)
     metrics_url: str | None = None
     stop_serving: Callable[[], None] | None = None
+    quiet: _ExportFailuresOnce | None = None
     if options.exporter == "prometheus":
         from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
@@ -123,10 +171,16 @@ def configure_telemetry(
     else:
         span_exporter, metric_exporter = _exporters(options, console_out)
         tracer_provider = TracerProvider(resource=resource)
-        tracer_provider.add_span_processor(BatchSpanProcessor(span_exporter))
-        meter_provider = MeterProvider(
-            resource=resource, metric_readers=[PeriodicExportingMetricReader(metric_exporter)]
+        timeout_ms = EXPORT_TIMEOUT_S * 1000
+        tracer_provider.add_span_processor(
+            BatchSpanProcessor(span_exporter, export_timeout_millis=timeout_ms)
         )
+        meter_provider = MeterProvider(
+            resource=resource,
+            metric_readers=[PeriodicExportingMetricReader(metric_exporter, export_timeout_millis=timeout_ms)],
+        )
+        if options.exporter == "otlp":
+            quiet = _ExportFailuresOnce(options.otlp_endpoint)
     tracer_global = meter_global = False
     if set_global:
         tracer_global = _install_tracer_provider(tracer_provider)
@@ -138,7 +192,7 @@ def configure_telemetry(
         f" metrics={metrics_url}" if metrics_url else "",
     )
     return TelemetryProviders(
-        tracer_provider, meter_provider, tracer_global, meter_global, metrics_url, stop_serving
+        tracer_provider, meter_provider, tracer_global, meter_global, metrics_url, stop_serving, quiet
     )
 
 
@@ -199,8 +253,8 @@ def _exporters(options: TelemetryOptions, console_out: TextIO | None) -> tuple[S
 
         base = options.otlp_endpoint.rstrip("/")
         return (
-            OTLPSpanExporter(endpoint=base + OTLP_TRACES_PATH),
-            OTLPMetricExporter(endpoint=base + OTLP_METRICS_PATH),
+            OTLPSpanExporter(endpoint=base + OTLP_TRACES_PATH, timeout=EXPORT_TIMEOUT_S),
+            OTLPMetricExporter(endpoint=base + OTLP_METRICS_PATH, timeout=EXPORT_TIMEOUT_S),
         )
     raise ValueError(f"unknown telemetry exporter {options.exporter!r}")
 

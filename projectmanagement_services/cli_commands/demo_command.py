@@ -165,7 +165,7 @@ def add_demo_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
             "Start a reference server on a free loopback port (temporary SQLite file), run 20 writers "
             "through one resilient client while a seeded fault schedule plays, keep a subscriber's store, "
             "and check that no acknowledged create was lost or duplicated and that the store equals the "
-            "server. Exit 0 only when every check holds."
+            "server. Exit 0 only when every check holds. Example: pm demo --duration 60 --seed 7"
         ),
     )
     parser.add_argument(
@@ -184,7 +184,12 @@ def add_demo_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         metavar="PATH",
         help="also write a PNG timeline (latency, state, faults); needs: pip install -e '.[plot]'",
     )
-    parser.add_argument("--json", action="store_true", help="print the report as JSON instead of tables")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,  # so that ``pm --json demo`` is not reset here
+        help="print the report as JSON instead of tables",
+    )
     parser.add_argument(
         "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="show the client's log"
     )

@@ -15,7 +15,7 @@ from typing import Final
 from projectmanagement_services.cli_commands.stats import LatencySummary
 from projectmanagement_services.demo import ChaosEvent, ChaosProgress
 
-__all__ = ["DemoRecorder", "TimelineMark"]
+__all__ = ["RECENT_WINDOW", "DemoRecorder", "TimelineMark"]
 
 #: How many recent operations the live view's latency is computed over (cheap at any run length).
 RECENT_WINDOW: Final = 500
@@ -47,6 +47,10 @@ class DemoRecorder:
     resynced_items: int = 0
     subscriber_reconnects: int = 0
     writer_reconnects: int = 0
+    #: Counted as the events arrive, so the live panel's counters move with its states (progress
+    #: reports come once a second: a circuit shown Open must not show 0 trips meanwhile).
+    breaker_trips: int = 0
+    faults_injected: int = 0
 
     def on_progress(self, progress: ChaosProgress) -> None:
         self.progress = progress
@@ -74,6 +78,8 @@ class DemoRecorder:
             return mark if lost or event.name == "Connected" else None
         if event.kind == "breaker":
             self.breaker_state = event.name
+            if event.name == "Open":
+                self.breaker_trips += 1
             return self._mark(event, _describe_circuit(event.name))
         if event.kind == "reconnected":
             resynced = int(event.amount)
@@ -87,6 +93,7 @@ class DemoRecorder:
             self.writer_reconnects += 1
             return self._mark(event, "writer reconnected")
         if event.kind == "fault":
+            self.faults_injected += 1
             return self._mark(event, _describe_fault(event.name, event.amount))
         return None
 

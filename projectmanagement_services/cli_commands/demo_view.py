@@ -7,6 +7,7 @@ engine did not report counts as failed, so a renamed check can never turn into a
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any, Final
 
@@ -15,14 +16,17 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from projectmanagement_services.cli_commands.demo_recorder import DemoRecorder, TimelineMark
+from projectmanagement_services.cli_commands.demo_recorder import RECENT_WINDOW, DemoRecorder, TimelineMark
 from projectmanagement_services.cli_commands.stats import LatencySummary
 from projectmanagement_services.demo import ChaosCheck, ChaosReport
 
 __all__ = [
     "LOST_OR_DUPLICATED",
+    "REPORT_SCHEMA_VERSION",
     "STORE_MATCHES_SERVER",
+    "TERMS",
     "DemoLiveView",
+    "check_id",
     "headline_checks",
     "mark_line",
     "report_as_json",
@@ -41,8 +45,25 @@ _STATE_STYLES: Final = {
     "Connecting": "yellow",
     "Reconnecting": "bold yellow",
     "Disconnected": "bold red",
-    "Closed": "dim",
+    "stopped": "dim",
 }
+#: Words for the live panel, so that "Closed" means only a healthy circuit, never a stopped link.
+_CONNECTION_WORDS: Final = {"Closed": "stopped"}
+_CIRCUIT_WORDS: Final = {
+    "Closed": "closed (healthy)",
+    "HalfOpen": "half-open (probing)",
+    "Open": "open (failing fast)",
+}
+#: One line for each term of the report a new user may not know.
+TERMS: Final = (
+    ("hidden outcome", "an operation that failed for its caller although the server may have applied it"),
+    (
+        "settled",
+        "resolved after the chaos: a create re-sent with its original message_id, a delete sent again",
+    ),
+    ("re-sent", "sent again with the same message_id, which the server answers from its idempotency store"),
+    ("breaker trip", "the circuit opened: calls fail fast, nothing is sent, until a probe succeeds"),
+)
 _CIRCUIT_STYLES: Final = {"Closed": "bold green", "HalfOpen": "bold yellow", "Open": "bold red"}
 _MARK_STYLES: Final = {
     "fault": "bold magenta",
@@ -89,35 +110,40 @@ class DemoLiveView:
         recorder = self._recorder
         progress = recorder.progress
         self._progress.update(self._task, completed=progress.elapsed_s if progress else 0.0)
+        # Two label/value pairs a row: fits 80 columns with the longest state words.
         table = Table.grid(padding=(0, 2))
-        for _ in range(3):
+        for _ in range(2):
             table.add_column(justify="left")
             table.add_column(justify="right")
-        state = recorder.connection_state
+        state = _CONNECTION_WORDS.get(recorder.connection_state, recorder.connection_state)
         circuit = recorder.breaker_state
         table.add_row(
             "connection",
             Text(state, style=_STATE_STYLES.get(state, "")),
             "circuit",
-            Text(circuit, style=_CIRCUIT_STYLES.get(circuit, "")),
+            Text(_CIRCUIT_WORDS.get(circuit, circuit), style=_CIRCUIT_STYLES.get(circuit, "")),
+        )
+        table.add_row(
             "faults injected",
-            str(progress.faults_injected if progress else 0),
+            str(max(recorder.faults_injected, progress.faults_injected if progress else 0)),
+            "breaker trips",
+            str(max(recorder.breaker_trips, progress.breaker_trips if progress else 0)),
         )
         table.add_row(
             "acknowledged",
             str(len(recorder.ok_latency_s)),
             "failed",
             str(len(recorder.failed_at_s)),
+        )
+        table.add_row(
             "retries",
             str(progress.retries if progress else 0),
+            "reconnects",
+            str(recorder.writer_reconnects),
         )
         recent = recorder.recent_latency
         table.add_row(
-            "breaker trips",
-            str(progress.breaker_trips if progress else 0),
-            "reconnects",
-            str(recorder.writer_reconnects),
-            "latency p50/p99",
+            f"latency p50/p99, last {RECENT_WINDOW} ops",
             f"{_ms(recent.p50)} / {_ms(recent.p99)}" if recent else "-",
         )
         return Group(self._progress, table)
@@ -243,8 +269,17 @@ def report_renderable(report: ChaosReport, recorder: DemoRecorder) -> Group:
     failures = _failures_table(report)
     if failures is not None:
         parts.append(failures)
-    parts += [_resilience_table(report, recorder), _checks(report)]
+    parts += [_resilience_table(report, recorder), _terms(), _checks(report)]
     return Group(*parts)
+
+
+def _terms() -> Group:
+    lines: list[RenderableType] = [Text("Terms", style="bold")]
+    for term, meaning in TERMS:
+        line = Text(f"  {term}: ", style="bold")
+        line.append(meaning, style="dim")
+        lines.append(line)
+    return Group(*lines)
 
 
 def _latency_json(summary: LatencySummary | None) -> dict[str, float] | None:
@@ -253,9 +288,19 @@ def _latency_json(summary: LatencySummary | None) -> dict[str, float] | None:
     return {"p50_ms": summary.p50 * 1000, "p99_ms": summary.p99 * 1000, "max_ms": summary.maximum * 1000}
 
 
+#: ``pm demo --json``'s layout version: raised when a key is renamed or removed (added keys keep it).
+REPORT_SCHEMA_VERSION: Final = 1
+
+
+def check_id(name: str) -> str:
+    """A check's stable id for scripts: its name in snake_case (``no_task_left_running``)."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
 def report_as_json(report: ChaosReport, recorder: DemoRecorder, passed: bool) -> dict[str, Any]:
-    """The report for scripts (``pm demo --json``)."""
+    """The report for scripts (``pm demo --json``), with a schema version and stable check ids."""
     return {
+        "schema_version": REPORT_SCHEMA_VERSION,
         "passed": passed,
         "seed": report.seed,
         "duration_s": report.duration_s,
@@ -283,11 +328,15 @@ def report_as_json(report: ChaosReport, recorder: DemoRecorder, passed: bool) ->
         "latency": _latency_json(recorder.latency),
         "headline_checks": [
             {
+                "id": check_id(title),
                 "name": title,
                 "passed": check is not None and check.passed,
                 "detail": check.detail if check else "",
             }
             for title, check in headline_checks(report)
         ],
-        "checks": [{"name": c.name, "passed": c.passed, "detail": c.detail} for c in report.checks],
+        "checks": [
+            {"id": check_id(c.name), "name": c.name, "passed": c.passed, "detail": c.detail}
+            for c in report.checks
+        ],
     }

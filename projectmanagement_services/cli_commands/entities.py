@@ -1,4 +1,4 @@
-"""``pm items`` and ``pm sprints``: list, create, update, delete from the shell.
+"""``pm items``: list, show, create, update and delete work items from the shell (sprints: ``sprints.py``).
 
 Each request is built and validated before connecting (``ValidationException`` lists every broken
 field and nothing is sent). Writes go through the resilient client, so a dropped connection or a
@@ -11,26 +11,25 @@ but it overwrites a change made in between; scripts that care pass ``--version``
 from __future__ import annotations
 
 import argparse
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
-from uuid import UUID
 
 from projectmanagement_core.models import (
-    CreateSprintRequest,
     CreateWorkItemRequest,
-    Sprint,
-    UpdateSprintRequest,
     UpdateWorkItemRequest,
-    WorkItem,
     WorkItemType,
 )
 from projectmanagement_core.validation import validate_request
+from projectmanagement_services.cli_commands.addressing import (
+    PLANNED,
+    ItemNumber,
+    ItemRef,
+    item_ref_argument,
+    planned,
+    resolve_item,
+    resolve_project,
+)
 from projectmanagement_services.cli_commands.arguments import (
     CLEAR_WORD,
     clearable_uuid_argument,
-    date_argument,
-    sprint_status_argument,
-    uuid_argument,
     work_item_type_argument,
 )
 from projectmanagement_services.cli_commands.command_helpers import (
@@ -39,39 +38,22 @@ from projectmanagement_services.cli_commands.command_helpers import (
     require_changes,
     show,
 )
+from projectmanagement_services.cli_commands.entity_options import (
+    add_project_option,
+    add_version_options,
+    current_version,
+    example,
+)
 from projectmanagement_services.cli_commands.errors import EXIT_FAILED, CliError
 from projectmanagement_services.cli_commands.global_options import add_client_parser
 from projectmanagement_services.cli_commands.output import (
     Output,
-    sprint_table,
     work_item_table,
 )
 from projectmanagement_services.cli_commands.runner import ClientCall, client_handler
 from projectmanagement_services.container import PmContainer
-from projectmanagement_services.resilience.resilient_client import ResilientWebSocketClient
 
-__all__ = ["add_item_commands", "add_sprint_commands"]
-
-_Entity = TypeVar("_Entity", WorkItem, Sprint)
-
-
-async def _current_version(
-    fetch: Callable[[UUID], Awaitable[list[_Entity]]],
-    client: ResilientWebSocketClient,
-    entity_id: UUID,
-    project_id: UUID | None,
-    kind: str,
-) -> int:
-    """The entity's version now: looked up in ``project_id``, else in every project on the server."""
-    projects: Sequence[UUID] = (
-        (project_id,) if project_id is not None else [p.id for p in await client.list_projects()]
-    )
-    for candidate in projects:
-        for entity in await fetch(candidate):
-            if entity.id == entity_id:
-                return entity.version
-    where = f"project {project_id}" if project_id is not None else "any project"
-    raise CliError(f"{kind} {entity_id} not found in {where}", EXIT_FAILED)
+__all__ = ["add_item_commands"]
 
 
 # -- work items ----------------------------------------------------------------------------------
@@ -79,7 +61,8 @@ async def _current_version(
 
 def _items_list(args: argparse.Namespace, output: Output) -> ClientCall:
     async def call(container: PmContainer) -> int:
-        items = await container.client().get_work_items(args.project)
+        client = container.client()
+        items = await client.get_work_items(await resolve_project(client, args.project))
         live = sorted((i for i in items if not i.is_deleted), key=lambda i: (i.position, i.item_number))
         return show(output, live, lambda: work_item_table(live))
 
@@ -88,18 +71,22 @@ def _items_list(args: argparse.Namespace, output: Output) -> ClientCall:
 
 def _items_create(args: argparse.Namespace, output: Output) -> ClientCall:
     request = CreateWorkItemRequest(
-        project_id=args.project,
+        project_id=planned(args.project),
         item_type=args.type,
         title=args.title,
         description=args.description,
-        parent_id=args.parent,
+        parent_id=planned(args.parent),
         status=args.status,
         priority=args.priority,
     )
     validate_request(request)
 
     async def call(container: PmContainer) -> int:
-        item = await container.client().create_work_item(request)
+        client = container.client()
+        resolved = {"project_id": await resolve_project(client, args.project)}
+        if args.parent is not None:
+            resolved["parent_id"] = await resolve_item(client, args.parent)
+        item = await client.create_work_item(request.model_copy(update=resolved))
         return show(output, item, lambda: f"created {item.item_type.value} #{item.item_number} {item.id}")
 
     return call
@@ -107,7 +94,7 @@ def _items_create(args: argparse.Namespace, output: Output) -> ClientCall:
 
 def _items_update(args: argparse.Namespace, output: Output) -> ClientCall:
     request = UpdateWorkItemRequest(
-        work_item_id=args.id,
+        work_item_id=planned(args.id),
         expected_version=args.version,
         title=args.title,
         description=args.description,
@@ -115,7 +102,7 @@ def _items_update(args: argparse.Namespace, output: Output) -> ClientCall:
         priority=args.priority,
         assignee_id=args.assignee,
         sprint_id=args.sprint,
-        parent_id=args.parent,
+        parent_id=args.parent if not isinstance(args.parent, ItemNumber) else PLANNED,
         story_points=args.points,
         position=args.position,
     )
@@ -127,12 +114,16 @@ def _items_update(args: argparse.Namespace, output: Output) -> ClientCall:
 
     async def call(container: PmContainer) -> int:
         client = container.client()
+        item_id = await resolve_item(client, args.id)
+        resolved: dict[str, object] = {"work_item_id": item_id}
+        if isinstance(args.parent, ItemNumber):
+            resolved["parent_id"] = await resolve_item(client, args.parent)
         version = request.expected_version
         if version is None:
-            version = await _current_version(
-                client.get_work_items, client, request.work_item_id, args.project, "work item"
-            )
-        item = await client.update_work_item(request.model_copy(update={"expected_version": version}))
+            project = await resolve_project(client, args.project) if args.project is not None else None
+            version = await current_version(client.get_work_items, client, item_id, project, "work item")
+        resolved["expected_version"] = version
+        item = await client.update_work_item(request.model_copy(update=resolved))
         return show(output, item, lambda: f"updated #{item.item_number} {item.id} (version {item.version})")
 
     return call
@@ -140,39 +131,89 @@ def _items_update(args: argparse.Namespace, output: Output) -> ClientCall:
 
 def _items_delete(args: argparse.Namespace, output: Output) -> ClientCall:
     async def call(container: PmContainer) -> int:
-        await container.client().delete_work_item(args.id)
-        return show(output, {"deleted": str(args.id)}, lambda: f"deleted {args.id}")
+        client = container.client()
+        item_id = await resolve_item(client, args.id)
+        await client.delete_work_item(item_id)
+        return show(output, {"deleted": str(item_id)}, lambda: f"deleted {args.id}")
+
+    return call
+
+
+def _items_show(args: argparse.Namespace, output: Output) -> ClientCall:
+    async def call(container: PmContainer) -> int:
+        client = container.client()
+        item_id = await resolve_item(client, args.id)
+        projects = [await resolve_project(client, args.project)] if args.project is not None else None
+        found = None
+        for project_id in projects or [p.id for p in await client.list_projects()]:
+            found = next(
+                (i for i in await client.get_work_items(project_id) if i.id == item_id and not i.is_deleted),
+                None,
+            )
+            if found is not None:
+                break
+        if found is None:
+            raise CliError(f"work item {args.id} not found", EXIT_FAILED)
+        item = found
+        return show(output, item, lambda: work_item_table([item]))
 
     return call
 
 
 def _item_fields(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--description")
+    parser.add_argument("--description", help="free text (markdown as pm-server stores it)")
     parser.add_argument(
-        "--status", help="backlog, todo, in_progress, review or done (pm-server cannot store blocked)"
+        "--status",
+        type=str.lower,
+        help="backlog, todo, in_progress, review or done, any case (pm-server cannot store blocked)",
     )
-    parser.add_argument("--priority", help="low, medium, high or critical")
+    parser.add_argument("--priority", type=str.lower, help="low, medium, high or critical, any case")
 
 
 def add_item_commands(subparsers: Subparsers) -> None:
-    actions = add_group(subparsers, "items", "list, create, update and delete work items")
-    parser = add_client_parser(actions, "list", help="list a project's work items")
-    parser.add_argument("--project", required=True, type=uuid_argument, metavar="ID")
+    actions = add_group(subparsers, "items", "list, show, create, update and delete work items")
+    parser = add_client_parser(
+        actions,
+        "list",
+        help="list a project's work items",
+        description=example("pm items list --project PM"),
+    )
+    add_project_option(parser)
     parser.set_defaults(handler=client_handler(_items_list))
 
-    parser = add_client_parser(actions, "create", help="create a work item")
-    parser.add_argument("--project", required=True, type=uuid_argument, metavar="ID")
-    parser.add_argument("--title", required=True)
-    parser.add_argument(
-        "--type", type=work_item_type_argument, default=WorkItemType.TASK, help="Epic, Story or Task"
+    parser = add_client_parser(
+        actions, "show", help="show one work item", description=example("pm items show PM-4")
     )
-    parser.add_argument("--parent", type=uuid_argument, metavar="ID")
+    parser.add_argument("id", type=item_ref_argument, metavar="ITEM", help="its id, or KEY-NUMBER (PM-4)")
+    add_project_option(parser, required=False, help="where to look (default: every project)")
+    parser.set_defaults(handler=client_handler(_items_show))
+
+    parser = add_client_parser(
+        actions,
+        "create",
+        help="create a work item",
+        description=example('pm items create --project PM --title "Fix login" --type Story'),
+    )
+    add_project_option(parser)
+    parser.add_argument("--title", required=True, help="1-200 characters")
+    parser.add_argument(
+        "--type",
+        type=work_item_type_argument,
+        default=WorkItemType.TASK,
+        help="Epic, Story or Task, any case",
+    )
+    parser.add_argument("--parent", type=item_ref_argument, metavar="ITEM", help="parent item: id or PM-3")
     _item_fields(parser)
     parser.set_defaults(handler=client_handler(_items_create))
 
-    parser = add_client_parser(actions, "update", help="change fields of a work item")
-    parser.add_argument("id", type=uuid_argument, metavar="ID")
-    parser.add_argument("--title")
+    parser = add_client_parser(
+        actions,
+        "update",
+        help="change fields of a work item",
+        description=example("pm items update PM-4 --status in_progress --assignee none"),
+    )
+    parser.add_argument("id", type=item_ref_argument, metavar="ITEM", help="its id, or KEY-NUMBER (PM-4)")
+    parser.add_argument("--title", help="1-200 characters")
     _item_fields(parser)
     clears = f"; '{CLEAR_WORD}' clears it"
     parser.add_argument("--assignee", type=clearable_uuid_argument, metavar="USER_ID", help="assign" + clears)
@@ -180,104 +221,27 @@ def add_item_commands(subparsers: Subparsers) -> None:
         "--sprint", type=clearable_uuid_argument, metavar="SPRINT_ID", help="plan into a sprint" + clears
     )
     parser.add_argument(
-        "--parent", type=clearable_uuid_argument, metavar="ID", help="move under a parent" + clears
+        "--parent",
+        type=_clearable_item_argument,
+        metavar="ITEM",
+        help="move under a parent (id or PM-3)" + clears,
     )
     parser.add_argument("--points", type=int, help="story points, 0-100")
-    parser.add_argument("--position", type=int)
-    _version_options(parser)
+    parser.add_argument("--position", type=int, help="order among its siblings, from 0")
+    add_version_options(parser)
     parser.set_defaults(handler=client_handler(_items_update))
 
-    parser = add_client_parser(actions, "delete", help="delete a work item (soft delete)")
-    parser.add_argument("id", type=uuid_argument, metavar="ID")
+    parser = add_client_parser(
+        actions,
+        "delete",
+        help="delete a work item (soft delete)",
+        description=example("pm items delete PM-4"),
+    )
+    parser.add_argument("id", type=item_ref_argument, metavar="ITEM", help="its id, or KEY-NUMBER (PM-4)")
     parser.set_defaults(handler=client_handler(_items_delete))
 
 
-def _version_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--version",
-        type=int,
-        help="expected version (optimistic concurrency); default: read the current one first",
-    )
-    parser.add_argument(
-        "--project", type=uuid_argument, metavar="ID", help="where to look up the current version"
-    )
-
-
-# -- sprints -------------------------------------------------------------------------------------
-
-
-def _sprints_list(args: argparse.Namespace, output: Output) -> ClientCall:
-    async def call(container: PmContainer) -> int:
-        sprints = await container.client().get_sprints(args.project)
-        live = sorted((s for s in sprints if not s.is_deleted), key=lambda s: s.start_date)
-        return show(output, live, lambda: sprint_table(live))
-
-    return call
-
-
-def _sprints_create(args: argparse.Namespace, output: Output) -> ClientCall:
-    request = CreateSprintRequest(
-        project_id=args.project, name=args.name, start_date=args.start, end_date=args.end, goal=args.goal
-    )
-    validate_request(request)
-
-    async def call(container: PmContainer) -> int:
-        sprint = await container.client().create_sprint(request)
-        return show(output, sprint, lambda: f"created sprint {sprint.name!r} {sprint.id}")
-
-    return call
-
-
-def _sprints_update(args: argparse.Namespace, output: Output) -> ClientCall:
-    request = UpdateSprintRequest(
-        sprint_id=args.id,
-        expected_version=args.version,
-        name=args.name,
-        goal=args.goal,
-        start_date=args.start,
-        end_date=args.end,
-        status=args.status,
-    )
-    require_changes(request.changed_fields(), "--name, --goal, --start, --end, --status")
-    validate_request(request)
-
-    async def call(container: PmContainer) -> int:
-        client = container.client()
-        version = request.expected_version
-        if version is None:
-            version = await _current_version(
-                client.get_sprints, client, request.sprint_id, args.project, "sprint"
-            )
-        sprint = await client.update_sprint(request.model_copy(update={"expected_version": version}))
-        return show(
-            output, sprint, lambda: f"updated sprint {sprint.name!r} {sprint.id} (version {sprint.version})"
-        )
-
-    return call
-
-
-def add_sprint_commands(subparsers: Subparsers) -> None:
-    actions = add_group(subparsers, "sprints", "list, create and update sprints")
-    parser = add_client_parser(actions, "list", help="list a project's sprints")
-    parser.add_argument("--project", required=True, type=uuid_argument, metavar="ID")
-    parser.set_defaults(handler=client_handler(_sprints_list))
-
-    parser = add_client_parser(actions, "create", help="create a sprint")
-    parser.add_argument("--project", required=True, type=uuid_argument, metavar="ID")
-    parser.add_argument("--name", required=True)
-    parser.add_argument("--start", required=True, type=date_argument, help="e.g. 2025-01-06 (UTC)")
-    parser.add_argument("--end", required=True, type=date_argument, help="after --start")
-    parser.add_argument("--goal")
-    parser.set_defaults(handler=client_handler(_sprints_create))
-
-    parser = add_client_parser(actions, "update", help="change fields of a sprint (or start/complete it)")
-    parser.add_argument("id", type=uuid_argument, metavar="ID")
-    parser.add_argument("--name")
-    parser.add_argument("--goal")
-    parser.add_argument("--start", type=date_argument)
-    parser.add_argument("--end", type=date_argument)
-    parser.add_argument(
-        "--status", type=sprint_status_argument, help="Planned, Active, Completed or Cancelled"
-    )
-    _version_options(parser)
-    parser.set_defaults(handler=client_handler(_sprints_update))
+def _clearable_item_argument(value: str) -> ItemRef | str:
+    """An item (id or PM-3), or ``none`` for "clear this field"."""
+    cleared = clearable_uuid_argument(value) if value.strip().lower() in (CLEAR_WORD, "") else None
+    return cleared if cleared is not None else item_ref_argument(value)

@@ -19,6 +19,7 @@ from projectmanagement_core.exceptions import (
     ValidationException,
 )
 from projectmanagement_services.settings import SettingsError
+from projectmanagement_services.websocket.connection import HandshakeRejectedException
 
 __all__ = [
     "EXIT_FAILED",
@@ -43,6 +44,24 @@ EXIT_UNREACHABLE: Final = 3
 #: Interrupted by Ctrl-C (128 + SIGINT), except ``pm watch`` and ``pm serve`` where Ctrl-C is the way out.
 EXIT_INTERRUPTED: Final = 130
 
+#: A request field -> the flag that sets it, so a refused value names what the user typed.
+_FLAG_OF_FIELD: Final = {
+    "expected_version": "--version",
+    "project_id": "--project",
+    "item_type": "--type",
+    "parent_id": "--parent",
+    "assignee_id": "--assignee",
+    "sprint_id": "--sprint",
+    "story_points": "--points",
+    "start_date": "--start",
+    "end_date": "--end",
+    **{
+        name: f"--{name}"
+        for name in ("title", "description", "status", "priority", "position", "name", "goal", "key")
+    },
+}
+#: The environment variable ``pm`` reads a token from (``global_options.TOKEN_VARIABLE``).
+_TOKEN_VARIABLE: Final = "PM_TOKEN"
 #: What ``AppSettings.load`` names a CLI override's source; shown as the flag that set it instead.
 _OVERRIDE_SOURCE: Final = "overrides in code"
 
@@ -80,7 +99,10 @@ def describe_failure(exc: BaseException, server_url: str) -> CliError | None:
     if isinstance(exc, CliError):
         return exc
     if isinstance(exc, ValidationException):
-        return CliError("invalid request: " + "; ".join(str(e) for e in exc.errors))
+        return CliError(
+            "invalid request: "
+            + "; ".join(f"{_FLAG_OF_FIELD.get(e.field, e.field)}: {e.message}" for e in exc.errors)
+        )
     if isinstance(exc, pydantic.ValidationError):
         fields = (
             f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}"
@@ -96,8 +118,19 @@ def describe_failure(exc: BaseException, server_url: str) -> CliError | None:
     return None
 
 
-def connect_failure(exc: ConnectionException, server_url: str) -> CliError:
-    """ "cannot connect to ws://...: <why>", with the OS's own words when there are some."""
-    cause = exc.__cause__
-    detail = f" ({cause})" if isinstance(cause, OSError) and str(cause) else ""
-    return CliError(f"cannot connect to {server_url}: {exc}{detail}", EXIT_UNREACHABLE)
+def connect_failure(exc: ConnectionException, server_url: str, *, has_token: bool = False) -> CliError:
+    """ "cannot connect to ws://...: <why>" in words; a refused token says so and how to give one.
+
+    401/403 at the handshake is no outage: the server is up and said no, so it is exit 1 (refused),
+    not 3 (unreachable), and the message names the ways to give a token.
+    """
+    if isinstance(exc, HandshakeRejectedException) and exc.status_code in (401, 403):
+        what = "refused the token" if has_token else "requires a token"
+        return CliError(
+            f"{server_url} {what} (HTTP {exc.status_code}): give one with --token or ${_TOKEN_VARIABLE}, "
+            "or the settings' WebSocket:AuthToken",
+            EXIT_FAILED,
+        )
+    why = str(exc).replace(f" while connecting to {server_url}", "")
+    hint = " (is the server running?)" if why.startswith("connection refused") else ""
+    return CliError(f"cannot connect to {server_url}: {why}{hint}", EXIT_UNREACHABLE)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from typing import Any
+from typing import Any, Final
 
 from rich.table import Table
 
@@ -27,6 +27,10 @@ from projectmanagement_services.container import PmContainer
 __all__ = ["add_health_command"]
 
 
+#: The longest pause between pings: a minute (anything longer is a typo, not a health check).
+_MAX_INTERVAL_S: Final = 60.0
+
+
 def _positive_int(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -36,8 +40,8 @@ def _positive_int(value: str) -> int:
 
 def _non_negative_float(value: str) -> float:
     number = float(value)
-    if number < 0:
-        raise argparse.ArgumentTypeError("must be >= 0")
+    if not 0 <= number <= _MAX_INTERVAL_S:  # also refuses nan and inf (a wait that never ends)
+        raise argparse.ArgumentTypeError(f"must be between 0 and {_MAX_INTERVAL_S:g} seconds")
     return number
 
 
@@ -112,7 +116,11 @@ def _table(
 
 def add_health_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = add_client_parser(
-        subparsers, "health", help="ping the server and print round-trip statistics and quality"
+        subparsers,
+        "health",
+        help="ping the server and print round-trip statistics and quality",
+        description="Ping the server and print round-trip statistics and quality. "
+        "Example: pm health --count 20 --interval 0.1 --server-url ws://127.0.0.1:8000/ws",
     )
     parser.add_argument(
         "--count", type=_positive_int, default=10, help="pings to send (default: %(default)s)"
@@ -123,4 +131,4 @@ def add_health_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         default=0.2,
         help="seconds between pings (default: %(default)s)",
     )
-    parser.set_defaults(handler=client_handler(_health))
+    parser.set_defaults(handler=client_handler(_health, needs_identity=False))

@@ -104,24 +104,44 @@ def _version_option(parser: argparse.ArgumentParser) -> None:
 
 def add_project_commands(subparsers: Subparsers) -> None:
     actions = add_group(subparsers, "projects", "list, create, update and delete projects")
-    parser = add_client_parser(actions, "list", help="list every live project, by title")
+    parser = add_client_parser(
+        actions,
+        "list",
+        help="list every live project, by title",
+        description="Example: pm projects list --json",
+    )
     parser.set_defaults(handler=client_handler(_projects_list))
 
-    parser = add_client_parser(actions, "create", help="create a project (you become its admin)")
+    parser = add_client_parser(
+        actions,
+        "create",
+        help="create a project (you become its admin)",
+        description='Example: pm projects create --key PM --title "Project management"',
+    )
     parser.add_argument("--key", required=True, help="2-20 of A-Z, a-z, 0-9, _ (stored upper case), e.g. PM")
     parser.add_argument("--title", required=True, help="1-200 characters")
-    parser.add_argument("--description")
+    parser.add_argument("--description", help="free text")
     parser.set_defaults(handler=client_handler(_projects_create))
 
-    parser = add_client_parser(actions, "update", help="change the title, description or status of a project")
-    parser.add_argument("id", type=uuid_argument, metavar="ID")
-    parser.add_argument("--title")
-    parser.add_argument("--description")
+    parser = add_client_parser(
+        actions,
+        "update",
+        help="change the title, description or status of a project",
+        description="Example: pm projects update PROJECT_ID --status archived",
+    )
+    parser.add_argument("id", type=uuid_argument, metavar="ID", help="the project's id (pm projects list)")
+    parser.add_argument("--title", help="1-200 characters")
+    parser.add_argument("--description", help="free text")
     parser.add_argument("--status", type=project_status_argument, help="Active or Archived")
     _version_option(parser)
     parser.set_defaults(handler=client_handler(_projects_update))
 
-    parser = add_client_parser(actions, "delete", help="delete a project without work items (soft delete)")
-    parser.add_argument("id", type=uuid_argument, metavar="ID")
+    parser = add_client_parser(
+        actions,
+        "delete",
+        help="delete a project without work items (soft delete)",
+        description="Example: pm projects delete PROJECT_ID",
+    )
+    parser.add_argument("id", type=uuid_argument, metavar="ID", help="the project's id (pm projects list)")
     _version_option(parser)
     parser.set_defaults(handler=client_handler(_projects_delete))

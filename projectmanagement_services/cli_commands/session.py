@@ -75,7 +75,10 @@ async def connected(
         await _completed(container.init_resources())
     except ConnectionException as exc:
         await _completed(container.shutdown_resources())
-        raise connect_failure(exc, settings.project_management.web_socket.server_url) from None
+        web_socket = settings.project_management.web_socket
+        raise connect_failure(
+            exc, web_socket.server_url, has_token=web_socket.auth_token is not None
+        ) from None
     except BaseException:
         await _completed(container.shutdown_resources())
         raise

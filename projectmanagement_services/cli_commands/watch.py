@@ -2,8 +2,9 @@
 
 It is a small embedding of the library: the container's stores load the project and stay subscribed;
 each change they report is printed with where it came from (``server`` for a broadcast, ``resync``
-for what the reconnection service found changed while the connection was down). Connection loss,
-each reconnect attempt and the resync summary are printed as they happen.
+for what the reconnection service found changed while the connection was down). An outage is one
+line when it starts (with the wait before the first attempt) and one when it ends (attempts, length,
+resync summary); single failed attempts are only logged (``-v``).
 
 Ctrl-C (SIGINT) or SIGTERM is the normal way out: the session closes cleanly and the exit code is 0.
 The exit code is 3 when the reconnection service gives up (``Reconnection:MaxAttempts``).
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 from collections.abc import Iterator
 from datetime import datetime
@@ -32,13 +34,13 @@ from projectmanagement_core.models import (
     Sprint,
     WorkItem,
 )
-from projectmanagement_services.cli_commands.arguments import uuid_argument
+from projectmanagement_services.cli_commands.addressing import project_ref_argument, resolve_project
 from projectmanagement_services.cli_commands.errors import EXIT_OK, EXIT_UNREACHABLE, CliError
 from projectmanagement_services.cli_commands.global_options import add_client_parser
 from projectmanagement_services.cli_commands.output import Output
 from projectmanagement_services.cli_commands.runner import ClientCall, client_handler
 from projectmanagement_services.container import PmContainer
-from projectmanagement_services.resilience.reconnection_service import ReconnectionResult
+from projectmanagement_services.resilience.reconnection_service import ReconnectionResult, ReconnectScheduled
 
 __all__ = ["EventPrinter", "add_watch_command", "stop_on_signals"]
 
@@ -55,6 +57,8 @@ _WORK_ITEM_FIELDS: Final = (
     "parent_id",
 )
 _SPRINT_FIELDS: Final = ("name", "status", "goal", "start_date", "end_date")
+#: Logs "connection lost" as a warning, which ``pm watch`` shows as its own event instead.
+_CLIENT_LOGGER: Final = "projectmanagement_services.websocket.client"
 _SOURCE_STYLES: Final = {"server": "cyan", "resync": "magenta", "local": "green", "rollback": "red"}
 
 
@@ -72,6 +76,24 @@ def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
+
+
+class _AlreadyPrinted(logging.Filter):
+    """Drops the client's "connection lost" warning: ``pm watch`` prints the outage as an event."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("connection lost")
+
+
+@contextlib.contextmanager
+def _no_duplicate_outage_logs() -> Iterator[None]:
+    client_log = logging.getLogger(_CLIENT_LOGGER)
+    quiet = _AlreadyPrinted()
+    client_log.addFilter(quiet)
+    try:
+        yield
+    finally:
+        client_log.removeFilter(quiet)
 
 
 def _diff(before: Any, after: Any, fields: tuple[str, ...]) -> str:
@@ -97,6 +119,7 @@ class EventPrinter:
 
     def __init__(self, output: Output) -> None:
         self._output = output
+        self._lost: BaseException | None = None
 
     def _emit(self, event: str, text: str, *, style: str | None = None, **data: Any) -> None:
         if self._output.json_output:
@@ -164,22 +187,28 @@ class EventPrinter:
 
     def state_changed(self, change: ConnectionStateChange) -> None:
         if change.current is ConnectionState.RECONNECTING:
-            why = f": {change.error}" if change.error is not None else ""
-            self._emit(
-                "connection",
-                f"connection lost{why}; reconnecting",
-                style="bold yellow",
-                state=change.current.value,
-                error=str(change.error) if change.error is not None else None,
-            )
+            # Printed with the first attempt's delay (``reconnect_scheduled``): one line an outage.
+            self._lost = change.error
         elif (
             change.current is ConnectionState.CONNECTED
             and change.previous is not ConnectionState.DISCONNECTED
         ):
             self._emit("connection", "connected", style="green", state=change.current.value)
 
-    def reconnecting(self, attempt: int) -> None:
-        self._emit("reconnecting", f"reconnect attempt {attempt}", style="yellow", attempt=attempt)
+    def reconnect_scheduled(self, scheduled: ReconnectScheduled) -> None:
+        """The outage's one line, at its first attempt; later attempts print nothing (see -v)."""
+        if scheduled.attempt != 1:
+            return
+        error, self._lost = self._lost, None
+        why = f": {error}" if error is not None else ""
+        self._emit(
+            "connection",
+            f"connection lost{why}; reconnecting, first attempt in {scheduled.delay_seconds:.1f} s",
+            style="bold yellow",
+            state=ConnectionState.RECONNECTING.value,
+            error=str(error) if error is not None else None,
+            next_retry_seconds=round(scheduled.delay_seconds, 3),
+        )
 
     def reconnected(self, result: ReconnectionResult) -> None:
         self._emit(
@@ -201,10 +230,9 @@ class EventPrinter:
 
 
 def _watch(args: argparse.Namespace, output: Output) -> ClientCall:
-    project_id = args.project
-
     async def call(container: PmContainer) -> int:
         client = container.client()
+        project_id = await resolve_project(client, args.project)
         reconnection = container.reconnection()
         items = container.work_items()
         sprints = container.sprints()
@@ -217,7 +245,7 @@ def _watch(args: argparse.Namespace, output: Output) -> ClientCall:
             printer.reconnect_failed(error)
             stop.set()
 
-        with stop_on_signals(stop):
+        with stop_on_signals(stop), _no_duplicate_outage_logs():
             await client.subscribe([project_id])
             loaded_items = await items.load_project(project_id)
             loaded_sprints = await sprints.load_project(project_id)
@@ -227,7 +255,7 @@ def _watch(args: argparse.Namespace, output: Output) -> ClientCall:
             client.on_project_updated.subscribe(printer.project_updated)
             client.on_project_deleted.subscribe(printer.project_deleted)
             client.on_state_changed.subscribe(printer.state_changed)
-            reconnection.on_reconnecting.subscribe(printer.reconnecting)
+            reconnection.on_reconnect_scheduled.subscribe(printer.reconnect_scheduled)
             reconnection.on_reconnected.subscribe(printer.reconnected)
             reconnection.on_reconnect_failed.subscribe(on_failed)
             printer.started(project_id, len(loaded_items), len(loaded_sprints))
@@ -246,6 +274,14 @@ def add_watch_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
         subparsers,
         "watch",
         help="print a project's changes as they happen, through reconnects (Ctrl-C stops, exit 0)",
+        description="Print a project's changes as they happen, through reconnects (Ctrl-C stops, exit 0). "
+        "Example: pm watch --project PM",
     )
-    parser.add_argument("--project", required=True, type=uuid_argument, metavar="ID")
+    parser.add_argument(
+        "--project",
+        required=True,
+        type=project_ref_argument,
+        metavar="ID|KEY",
+        help="the project: its id or key",
+    )
     parser.set_defaults(handler=client_handler(_watch))

@@ -40,12 +40,16 @@ class JitterMode(StrEnum):
 
 
 class CircuitBreakerOptions(OptionsModel):
-    """When to stop calling a failing server, and how to test whether it has recovered."""
+    """When to stop calling a failing server, and how to test whether it has recovered.
 
-    failure_threshold: int = Field(default=5, ge=1)
+    Upper bounds (as every option here has one): a threshold above 1000 failures or 100 probes
+    would never be reached in a failure window, so it can only be a typo.
+    """
+
+    failure_threshold: int = Field(default=5, ge=1, le=1000)
     open_duration: Duration = timedelta(seconds=30)
-    half_open_success_threshold: int = Field(default=3, ge=1)
-    half_open_max_probes: int = Field(default=1, ge=1)
+    half_open_success_threshold: int = Field(default=3, ge=1, le=100)
+    half_open_max_probes: int = Field(default=1, ge=1, le=100)
     failure_window: Duration = timedelta(seconds=60)
 
     _check_durations = field_validator("open_duration", "failure_window")(_positive)
@@ -54,10 +58,10 @@ class CircuitBreakerOptions(OptionsModel):
 class RetryPolicyOptions(OptionsModel):
     """Attempts in all (not retries), and the exponential backoff between them."""
 
-    max_attempts: int = Field(default=3, ge=1)
+    max_attempts: int = Field(default=3, ge=1, le=100)
     initial_delay: Duration = timedelta(milliseconds=100)
     max_delay: Duration = timedelta(seconds=5)
-    backoff_multiplier: float = Field(default=2.0, ge=1.0)
+    backoff_multiplier: float = Field(default=2.0, ge=1.0, le=10.0)
     jitter: JitterMode = JitterMode.PROPORTIONAL
 
     _check_initial = field_validator("initial_delay")(_positive)
@@ -76,10 +80,10 @@ class ReconnectionOptions(OptionsModel):
     hammered at the shortest delay.
     """
 
-    max_attempts: int | None = Field(default=10, ge=1)
+    max_attempts: int | None = Field(default=10, ge=1, le=1_000_000)
     initial_delay: Duration = timedelta(seconds=1)
     max_delay: Duration = timedelta(seconds=30)
-    backoff_multiplier: float = Field(default=2.0, ge=1.0)
+    backoff_multiplier: float = Field(default=2.0, ge=1.0, le=10.0)
     stable_after: Duration = timedelta(seconds=10)
 
     _check_initial = field_validator("initial_delay")(_positive)

@@ -66,6 +66,7 @@ from projectmanagement_services.websocket.connection import HandshakeRejectedExc
 __all__ = [
     "OUTCOME_FAILURE",
     "OUTCOME_SUCCESS",
+    "ReconnectScheduled",
     "ReconnectionResult",
     "ReconnectionService",
     "TrackedSubscriptions",
@@ -87,6 +88,14 @@ class TrackedSubscriptions:
 
     def __len__(self) -> int:
         return len(self.project_ids) + len(self.sprint_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class ReconnectScheduled:
+    """Raised by ``on_reconnect_scheduled`` before each attempt's wait: which attempt, and how long."""
+
+    attempt: int
+    delay_seconds: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +125,8 @@ class ReconnectionResult:
 class ReconnectionService:
     """Watches ``client.on_state_changed`` and reconnects on Reconnecting (design.md section 5).
 
-    Events: ``on_reconnecting(attempt)`` before each attempt's delay, ``on_resynced(snapshot)`` per
+    Events: ``on_reconnecting(attempt)`` before each attempt's delay (``on_reconnect_scheduled``
+    says the delay too, for a user who wants to see the wait), ``on_resynced(snapshot)`` per
     project after a reconnect, then ``on_reconnected(result)``; ``on_reconnect_failed(exc)`` after
     ``max_attempts`` failed attempts, or at once when ``connect()`` fails with an error that is not
     transient (a handshake refused with 401: waiting will not fix it); the client is then
@@ -143,6 +153,7 @@ class ReconnectionService:
         self._random = random
         self._telemetry = telemetry or PmTelemetry.disabled()
         self.on_reconnecting: Event[int] = Event("on_reconnecting")
+        self.on_reconnect_scheduled: Event[ReconnectScheduled] = Event("on_reconnect_scheduled")
         self.on_resynced: Event[ProjectSnapshot] = Event("on_resynced")
         self.on_reconnected: Event[ReconnectionResult] = Event("on_reconnected")
         self.on_reconnect_failed: Event[ConnectionException] = Event("on_reconnect_failed")
@@ -297,6 +308,8 @@ class ReconnectionService:
                 attempt += 1
                 delay = self._next_delay(change.error if attempt == 1 else None)
                 self.on_reconnecting.emit(attempt)
+                if len(self.on_reconnect_scheduled):
+                    self.on_reconnect_scheduled.emit(ReconnectScheduled(attempt, delay))
                 await self._sleep(delay)
                 try:
                     result = await self._attempt(attempt, started)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import TypeVar
 
 from projectmanagement_services.clock import RandomSource, SleepFunction, default_random, default_sleep
+from projectmanagement_services.events import Event
 from projectmanagement_services.resilience.backoff import compute_delay
 from projectmanagement_services.resilience.classification import is_transient
 from projectmanagement_services.resilience.options import RetryPolicyOptions
@@ -45,7 +46,8 @@ class RetryPolicy:
     Stateless apart from its options and collaborators: one instance is safe to share between
     concurrent operations.
 
-    Observing retries: pass ``on_retry`` to ``execute`` for a per-call hook, and/or a ``telemetry``
+    Observing retries: subscribe to ``on_retry`` (every retry of every operation: how a CLI shows
+    attempts and waits), pass ``on_retry`` to ``execute`` for a per-call hook, and/or a ``telemetry``
     object, which receives ``record_retry`` per retry (a ``pm.retry`` span event and a counter) and
     ``record_attempts`` once per execution (``pm.attempts`` on the surrounding operation span).
     """
@@ -66,6 +68,8 @@ class RetryPolicy:
         self._is_retryable = is_retryable
         self._initial = self._options.initial_delay.total_seconds()
         self._max_delay = self._options.max_delay.total_seconds()
+        #: Raised before each backoff sleep, for every operation run through this policy.
+        self.on_retry: Event[RetryAttempt] = Event("on_retry")
 
     @property
     def options(self) -> RetryPolicyOptions:
@@ -123,6 +127,8 @@ class RetryPolicy:
         kind = error_type(exc)
         _log.info("%s attempt %d failed (%s); retrying in %.3f s", operation, attempt, kind, delay)
         self._telemetry.record_retry(operation, attempt, delay, kind)
+        if len(self.on_retry):
+            self.on_retry.emit(RetryAttempt(operation, attempt, timedelta(seconds=delay), exc))
         if on_retry is not None:
             try:
                 on_retry(RetryAttempt(operation, attempt, timedelta(seconds=delay), exc))

@@ -1,5 +1,9 @@
-"""The pm-ws WebSocket layer: sans-I/O protocol core, the adapter over ``websockets``, correlation,
-connection health, and ``WebSocketClient``."""
+"""The pm-ws WebSocket layer: ``WebSocketClient``, its options, and the connection seam.
+
+Only what an application builds with or catches is exported here; the machinery (the sans-I/O frame
+codec and its event types, pending-request correlation, timers, log redaction, instrumentation) is
+importable from its own module for tests and extensions, but is not part of this front door.
+"""
 
 from projectmanagement_services.websocket.client import (
     DROP_LATE_ANSWER,
@@ -21,26 +25,7 @@ from projectmanagement_services.websocket.connection_state import (
     is_legal_transition,
 )
 from projectmanagement_services.websocket.health import ConnectionHealthTracker
-from projectmanagement_services.websocket.instrumentation import WebSocketInstrumentation
-from projectmanagement_services.websocket.log_redaction import HeaderRedactingLogger, redacting_logger
 from projectmanagement_services.websocket.options import WebSocketOptions
-from projectmanagement_services.websocket.pending_requests import PendingCall, PendingRequests
-from projectmanagement_services.websocket.protocol import (
-    Ack,
-    Answer,
-    Broadcast,
-    ErrorAnswer,
-    FrameCodec,
-    MalformedFrame,
-    OutgoingFrame,
-    Oversized,
-    Pong,
-    ReceivedEvent,
-    TextFrame,
-    UnknownPayload,
-    new_message_id,
-)
-from projectmanagement_services.websocket.timers import StartTimer, Timer, timer_starter
 
 __all__ = [
     "DROP_LATE_ANSWER",
@@ -48,35 +33,14 @@ __all__ = [
     "DROP_OVERSIZED",
     "DROP_UNKNOWN",
     "LEGAL_TRANSITIONS",
-    "Ack",
-    "Answer",
-    "Broadcast",
     "ConnectionFactory",
     "ConnectionHealthTracker",
-    "ErrorAnswer",
-    "FrameCodec",
     "HandshakeRejectedException",
-    "HeaderRedactingLogger",
     "IllegalTransitionError",
-    "MalformedFrame",
-    "OutgoingFrame",
-    "Oversized",
-    "PendingCall",
-    "PendingRequests",
-    "Pong",
-    "ReceivedEvent",
-    "StartTimer",
-    "TextFrame",
-    "Timer",
-    "UnknownPayload",
     "WebSocketClient",
     "WebSocketConnection",
-    "WebSocketInstrumentation",
     "WebSocketOptions",
     "WebsocketsConnection",
     "is_legal_transition",
-    "new_message_id",
     "open_websocket",
-    "redacting_logger",
-    "timer_starter",
 ]

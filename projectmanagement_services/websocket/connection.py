@@ -25,6 +25,7 @@ Decisions:
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from typing import Final, Protocol
@@ -34,7 +35,12 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as websockets_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
-from projectmanagement_core.exceptions import ConnectionException, RateLimitClosedException
+from projectmanagement_core.exceptions import (
+    ConnectionException,
+    FieldError,
+    RateLimitClosedException,
+    ValidationException,
+)
 from projectmanagement_services.websocket.log_redaction import redacting_logger
 from projectmanagement_services.websocket.options import WebSocketOptions
 
@@ -105,7 +111,20 @@ def _translate(exc: BaseException, action: str) -> ConnectionException:
         return ConnectionException(f"timed out while {action}")
     if isinstance(exc, ssl.SSLError):
         return ConnectionException(f"TLS failure while {action}: {exc.__class__.__name__}")
-    return ConnectionException(f"{exc.__class__.__name__} while {action}")
+    return ConnectionException(f"{_in_words(exc)} while {action}")
+
+
+def _in_words(exc: BaseException) -> str:
+    """What went wrong as a person says it ("connection refused"), not a class name."""
+    if isinstance(exc, socket.gaierror):
+        return "host not found"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, ConnectionResetError):
+        return "connection reset by the server"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return exc.__class__.__name__
 
 
 class WebsocketsConnection:
@@ -172,16 +191,27 @@ async def open_websocket(options: WebSocketOptions) -> WebsocketsConnection:
     Raises:
         HandshakeRejectedException: the server answered with an HTTP status instead of upgrading.
         ConnectionException: anything else that prevented the connection (refused, TLS, timeout).
+        ValidationException: ``CaFile`` or ``AuthToken`` cannot be used (options built without
+            validation); never retried, as sending again cannot fix a configuration.
     """
     headers: dict[str, str] = {}
     if options.auth_token is not None:
-        headers["Authorization"] = f"Bearer {options.auth_token.get_secret_value()}"
+        token = options.auth_token.get_secret_value()
+        if not all(" " <= char <= "~" for char in token):
+            raise ValidationException(FieldError("AuthToken", "must be printable ASCII"))
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        ssl_context = build_ssl_context(options)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise ValidationException(
+            FieldError("CaFile", f"cannot be used as a certificate bundle ({type(exc).__name__})")
+        ) from None
     connect_timeout = options.connect_timeout.total_seconds()
     try:
         ws = await websockets_connect(
             build_url(options),
             additional_headers=headers,
-            ssl=build_ssl_context(options),
+            ssl=ssl_context,
             open_timeout=connect_timeout,
             close_timeout=min(connect_timeout, 5.0),
             ping_interval=None,
@@ -190,5 +220,5 @@ async def open_websocket(options: WebSocketOptions) -> WebsocketsConnection:
             logger=redacting_logger("websockets.client"),
         )
     except (WebSocketException, OSError, TimeoutError) as exc:
-        raise _translate(exc, "connecting") from exc
+        raise _translate(exc, f"connecting to {options.server_url}") from exc
     return WebsocketsConnection(ws)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -138,12 +139,63 @@ async def test_plot_without_matplotlib_fails_before_the_run_with_the_install_hin
 async def test_demo_json_reports_both_checks(capsys: pytest.CaptureFixture[str]) -> None:
     import json
 
+    # --json before the command, as the README says flags go either side.
     code = await asyncio.to_thread(
-        main, ["demo", "--duration", "3", "--seed", "2", "--workers", "5", "--json"]
+        main, ["--json", "demo", "--duration", "3", "--seed", "2", "--workers", "5"]
     )
     report = json.loads(capsys.readouterr().out)
     assert code == (0 if report["passed"] else 1)
+    assert report["schema_version"] == 1
     assert [c["name"] for c in report["headline_checks"]] == [LOST_OR_DUPLICATED, STORE_MATCHES_SERVER]
+    ids = [c["id"] for c in report["checks"]]
+    assert len(ids) == len(set(ids))  # unique, so a script can look a check up by id
+    assert "no_task_left_running" in ids
+    assert all(re.fullmatch(r"[a-z0-9_]+", i) for i in ids)
     assert all(c["passed"] for c in report["headline_checks"])
     assert sum(report["acknowledged"].values()) > 0
     assert report["latency"]["p50_ms"] <= report["latency"]["p99_ms"]
+
+
+def test_live_panel_counters_move_with_the_states_and_say_what_they_mean() -> None:
+    from rich.console import Console
+
+    from projectmanagement_services.cli_commands.demo_view import DemoLiveView
+    from projectmanagement_services.demo import ChaosEvent
+
+    recorder = DemoRecorder()
+    recorder.on_event(ChaosEvent(0.5, "fault", "error_burst", amount=5))
+    recorder.on_event(ChaosEvent(0.6, "breaker", "Open"))  # before any progress report arrives
+    console = Console(width=80, record=True)
+    console.print(DemoLiveView(recorder, duration_s=10, seed=1))
+    text = console.export_text()
+    assert "open (failing fast)" in text
+    assert re.search(r"breaker trips\s+1\b", text), text
+    assert re.search(r"faults injected\s+1\b", text), text
+    assert "last 500 ops" in text  # the live latency is a recent window, and says so
+
+    recorder.on_event(ChaosEvent(0.9, "breaker", "Closed"))
+    recorder.on_event(ChaosEvent(1.0, "connection", "Closed"))
+    console = Console(width=80, record=True)
+    console.print(DemoLiveView(recorder, duration_s=10, seed=1))
+    text = console.export_text()
+    assert "closed (healthy)" in text  # the circuit
+    assert "stopped" in text  # the connection: never "Closed" for both
+
+
+def test_report_fits_80_columns_and_explains_its_terms() -> None:
+    from collections import Counter as Counts
+
+    from rich.console import Console
+
+    from projectmanagement_services.cli_commands.demo_view import TERMS
+
+    report = _report(_NONE_LOST, _STORE_OK)
+    report.faults = Counts({"drop_connections": 3, "restart_server": 1, "swallow_answers": 2})
+    report.settled = Counts({"create": 2, "delete": 1})
+    report.failed = Counts({"create: RequestTimeoutException": 4})
+    console = Console(width=80, record=True)
+    console.print(report_renderable(report, DemoRecorder()))
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    for term, _ in TERMS:
+        assert f"{term}: " in text

@@ -149,7 +149,7 @@ async def test_only_operations_that_may_have_applied_wait_to_be_settled(
 ) -> None:
     import random
 
-    from projectmanagement_services.demo import _Run
+    from projectmanagement_services.demo.run import _Run
 
     run = _Run(1.0, 1, 1, None, tmp_path)
     run.ledger.unknown_creates[0] = []

@@ -161,11 +161,11 @@ async def test_update_with_nothing_to_change_is_a_usage_error(pm: Any) -> None:
 async def test_unreachable_server_is_one_line_exit_3(pm: Any) -> None:
     port = free_port()
     url = f"ws://127.0.0.1:{port}/ws"
-    result = await pm("projects", "list", "--server-url", url, connect=False)
+    result = await pm("projects", "list", "--server-url", url, "--user-id", str(uuid.uuid4()), connect=False)
     assert result.code == 3
     lines = result.err.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith(f"pm: cannot connect to {url}: ")
+    assert lines[0] == f"pm: cannot connect to {url}: connection refused (is the server running?)"
     assert "Traceback" not in result.err + result.out
 
 
@@ -224,8 +224,11 @@ async def test_token_comes_from_pm_token(
             main, ["projects", "list", "--server-url", secured.url, "--token", "wrong"]
         )
         err = capsys.readouterr().err
-        assert code == 3
-        assert "401" in err
+        assert code == 1  # refused, not unreachable
+        assert err.strip() == (
+            f"pm: {secured.url} refused the token (HTTP 401): give one with --token or $PM_TOKEN, "
+            "or the settings' WebSocket:AuthToken"
+        )
         assert "wrong" not in err
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from projectmanagement_services import create_container
 from projectmanagement_services.resilience.options import CircuitBreakerOptions
-from projectmanagement_services.settings import AppSettings, SettingsError
+from projectmanagement_services.settings import AppSettings, SettingsError, SettingsWarning
 from projectmanagement_services.settings_monitor import SettingsMonitor, SettingsReload, SettingsSource
 
 
@@ -117,7 +117,7 @@ def test_keys_no_component_applies_are_reported_as_needing_a_restart_until_put_b
 
     write(
         settings_file,
-        with_changes(WebSocket={"ServerUrl": "ws://10.0.0.1:8000/ws", "AuthToken": "new-token"}),
+        with_changes(WebSocket={"ServerUrl": "wss://10.0.0.1:8000/ws", "AuthToken": "new-token"}),
     )
     first = monitor.reload()
     assert first is not None
@@ -132,7 +132,7 @@ def test_keys_no_component_applies_are_reported_as_needing_a_restart_until_put_b
     write(
         settings_file,
         with_changes(
-            WebSocket={"ServerUrl": "ws://10.0.0.1:8000/ws", "AuthToken": "new-token"},
+            WebSocket={"ServerUrl": "wss://10.0.0.1:8000/ws", "AuthToken": "new-token"},
             RetryPolicy={"MaxAttempts": 7},
         ),
     )
@@ -272,7 +272,8 @@ def test_the_environment_file_is_watched_and_layered(tmp_path: Path) -> None:
     base = write(tmp_path / "appsettings.json", BASE)
     source = SettingsSource(base, environment="Production", env={})
     assert source.files() == (base, tmp_path / "appsettings.Production.json")
-    monitor = SettingsMonitor(source.load(), source)
+    with pytest.warns(SettingsWarning, match=r"appsettings\.Production\.json does not exist"):
+        monitor = SettingsMonitor(source.load(), source)
     write(tmp_path / "appsettings.Production.json", {"RetryPolicy": {"MaxAttempts": 6}})
     result = monitor.reload()
     assert result is not None
@@ -291,7 +292,7 @@ def test_the_container_registers_breaker_retry_reconnection_client_and_rate_limi
         WebSocket={
             "HeartbeatInterval": "00:00:03",
             "HeartbeatTimeout": "00:00:09",
-            "ServerUrl": "ws://h:1/ws",
+            "ServerUrl": "wss://h:1/ws",
         },
         Telemetry={"Exporter": "console"},
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from projectmanagement_services.resilience.options import JitterMode, RetryPolicyOptions
-from projectmanagement_services.settings import AppSettings, LogLevel, SettingsError
+from projectmanagement_services.settings import AppSettings, LogLevel, SettingsError, SettingsWarning
 
 REPO_SETTINGS = Path(__file__).resolve().parents[3] / "appsettings.json"
 
@@ -119,7 +119,8 @@ def test_environment_argument_beats_pm_environment(write_settings) -> None:
 
 def test_environment_file_is_optional(write_settings) -> None:
     base = write_settings({"ProjectManagement": {"RetryPolicy": {"MaxAttempts": 4}}})
-    loaded = AppSettings.load(base, environment="Nowhere", env={})
+    with pytest.warns(SettingsWarning, match=r"appsettings\.Nowhere\.json does not exist"):
+        loaded = AppSettings.load(base, environment="Nowhere", env={})
     assert loaded.project_management.retry_policy.max_attempts == 4
 
 

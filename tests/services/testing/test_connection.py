@@ -689,7 +689,8 @@ async def test_pm_serve_enforces_its_connection_flags_end_to_end() -> None:
         assert process.stdout is not None
         async with asyncio.timeout(15):
             line = (await process.stdout.readline()).decode()
-        assert line.startswith("pm serve: listening on ws://"), line
+        assert line.startswith("pm serve: data "), line
+        assert " listening on ws://" in line, line
         url = line.split()[-1]
         assert await up.refused_status(url) == 401
         ws = await up.open_ws(url, up.bearer(up.create_test_token("user-1")))

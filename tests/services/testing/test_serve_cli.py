@@ -26,6 +26,12 @@ def _free_port() -> int:
 
 
 async def _start(*args: str) -> tuple[asyncio.subprocess.Process, str]:
+    process, line = await _start_announced(*args)
+    return process, line.split()[-1]
+
+
+async def _start_announced(*args: str) -> tuple[asyncio.subprocess.Process, str]:
+    """``pm serve ARGS`` and its announcement line (the URL is its last word)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -39,8 +45,9 @@ async def _start(*args: str) -> tuple[asyncio.subprocess.Process, str]:
     assert process.stdout is not None
     async with asyncio.timeout(15):
         line = (await process.stdout.readline()).decode()
-    assert line.startswith("pm serve: listening on ws://"), line
-    return process, line.split()[-1]
+    assert line.startswith("pm serve: data "), line
+    assert " listening on ws://" in line, line
+    return process, line
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -86,3 +93,22 @@ def test_cli_has_a_serve_subcommand_with_its_options() -> None:
 def test_cli_without_a_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "COMMAND" in capsys.readouterr().err
+
+
+async def test_pm_serve_announces_itself_once_and_says_where_its_data_lives(tmp_path: Path) -> None:
+    database = tmp_path / "pm.db"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "projectmanagement_services.cli", "serve", "--port", "0", "--database", str(database),
+        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None
+    async with asyncio.timeout(15):
+        line = (await process.stdout.readline()).decode()
+    process.send_signal(signal.SIGINT)
+    async with asyncio.timeout(15):
+        rest, err = await process.communicate()
+    assert line.startswith(
+        f"pm serve: data in {database.resolve()}; rate limit 100 then 1 per 60 s; listening on ws://127.0.0.1:"
+    ), line
+    everything = line + rest.decode() + err.decode()
+    assert everything.count("listening") == 1, everything
