@@ -15,8 +15,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import logging
 import re
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from importlib import metadata
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import NoReturn, cast
 
 from projectmanagement_services.cli_commands import (
+    EXIT_FAILED,
     EXIT_INTERRUPTED,
     CliError,
     Output,
@@ -108,25 +111,46 @@ def _run_serve(args: argparse.Namespace) -> int:
         rate = "off" if limit is None else f"{limit.burst} then 1 per {limit.period:g} s"
         print(f"pm serve: data {where}; rate limit {rate}; listening on {server.url}", flush=True)
 
+    if not 0 <= args.port <= _MAX_PORT:
+        raise CliError(f"serve: --port must be 0-{_MAX_PORT} (got {args.port})", exit_code=2)
     try:
         options = connection_options(args)
         limit = None if args.no_rate_limit else RateLimit(args.rate_limit_burst, args.rate_limit_period)
     except (ValueError, OSError) as exc:
         raise CliError(f"serve: {exc}", exit_code=2) from exc
-    with _announced_once(quiet=args.log_level != "debug"):
-        asyncio.run(
-            serve(
-                args.host,
-                args.port,
-                args.database,
-                args.token,
-                rate_limit=limit,
-                on_ready=announce,
-                **options,
+    try:
+        with _announced_once(quiet=args.log_level != "debug"):
+            asyncio.run(
+                serve(
+                    args.host,
+                    args.port,
+                    args.database,
+                    args.token,
+                    rate_limit=limit,
+                    on_ready=announce,
+                    **options,
+                )
             )
-        )
+    except sqlite3.Error as exc:
+        raise CliError(f"serve: cannot open --database {args.database}: {exc}", exit_code=2) from exc
+    except OSError as exc:
+        raise CliError(_listen_error(args.host, args.port, exc), exit_code=EXIT_FAILED) from exc
     print("pm serve: stopped", flush=True)
     return 0
+
+
+#: The highest TCP port; 0 asks the OS for a free one.
+_MAX_PORT = 65535
+
+
+def _listen_error(host: str, port: int, exc: OSError) -> str:
+    """``pm serve`` could not listen: say where, and what to do, in one line."""
+    if exc.errno == errno.EADDRINUSE:
+        return f"serve: {host}:{port} is already in use (choose another --port, or --port 0 for a free one)"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"serve: cannot listen on {host}: no such address on this machine (--host)"
+    reason = exc.strerror or str(exc)
+    return f"serve: cannot listen on {host}:{port}: {reason}"
 
 
 def _add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -112,3 +112,49 @@ async def test_pm_serve_announces_itself_once_and_says_where_its_data_lives(tmp_
     ), line
     everything = line + rest.decode() + err.decode()
     assert everything.count("listening") == 1, everything
+
+
+async def _serve_fails(*args: str) -> tuple[int, str, str]:
+    """``pm serve ARGS`` as a subprocess that is expected to exit at once: (code, stdout, stderr)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "projectmanagement_services.cli",
+        "serve",
+        *args,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(30):
+        out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_pm_serve_on_a_port_in_use_is_one_line_naming_it() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out, err = await _serve_fails("--port", str(port))
+    assert code == 1
+    assert (
+        err
+        == f"pm: serve: 127.0.0.1:{port} is already in use (choose another --port, or --port 0 for a free one)\n"
+    )
+    assert out == ""  # no announcement, no "stopped"
+
+
+@pytest.mark.parametrize("port", ["65536", "99999", "-1"])
+async def test_pm_serve_with_an_out_of_range_port_is_a_usage_error(port: str) -> None:
+    code, _, err = await _serve_fails("--port", port)
+    assert code == 2
+    assert err == f"pm: serve: --port must be 0-65535 (got {port})\n"
+
+
+async def test_pm_serve_with_an_unopenable_database_is_a_usage_error(tmp_path: Path) -> None:
+    database = tmp_path / "no such folder" / "pm.db"
+    code, _, err = await _serve_fails("--port", "0", "--database", str(database))
+    assert code == 2
+    assert err == f"pm: serve: cannot open --database {database}: unable to open database file\n"
