@@ -17,13 +17,14 @@ import asyncio
 import contextlib
 import errno
 import logging
+import os
 import re
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import NoReturn, cast
+from typing import Any, NoReturn, cast
 
 from projectmanagement_services.cli_commands import (
     EXIT_FAILED,
@@ -234,9 +235,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def enable_completion(parser: argparse.ArgumentParser, **completion: Any) -> None:
+    """Answer the shell's tab completion (argcomplete) when it asks, and do nothing otherwise.
+
+    The shell runs ``pm`` with ``_ARGCOMPLETE`` set after ``eval "$(register-python-argcomplete pm)"``;
+    argcomplete is imported only then, so ordinary runs pay nothing for it. ``completion`` goes to
+    ``argcomplete.autocomplete`` (tests pass an output stream and an exit method).
+    """
+    if "_ARGCOMPLETE" not in os.environ:
+        return
+    import argcomplete
+
+    argcomplete.autocomplete(parser, **completion)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``pm`` script; returns the process exit code."""
     parser = build_parser()
+    enable_completion(parser)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help or a usage error: argparse already printed why
