@@ -22,7 +22,7 @@ from opentelemetry.util.types import AttributeValue
 from pydantic import Field
 
 from projectmanagement_core.exceptions import ServerRejectedException
-from projectmanagement_services import __version__
+from projectmanagement_services._version import __version__
 from projectmanagement_services.clock import MonotonicClock, default_clock
 from projectmanagement_services.options_base import OptionsModel
 

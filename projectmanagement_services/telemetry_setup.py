@@ -243,7 +243,7 @@ def _prometheus_reader(port: int) -> tuple[MetricReader, str, Callable[[], None]
 def _resource(options: TelemetryOptions, service_version: str | None) -> Resource:
     from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
 
-    from projectmanagement_services import __version__
+    from projectmanagement_services._version import __version__
 
     attributes: dict[str, str] = {SERVICE_VERSION: service_version or __version__}
     attributes.update(options.resource_attributes)
