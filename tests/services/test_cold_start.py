@@ -80,3 +80,33 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
 
     with pytest.raises(AttributeError, match="no attribute 'NotAThing'"):
         _ = projectmanagement_services.NotAThing  # type: ignore[attr-defined]
+
+
+def test_building_the_pm_parser_loads_neither_the_container_nor_the_demo_engine() -> None:
+    """``pm --help`` builds the parser only: the container (dependency-injector) waits for a command."""
+    result = run_fresh(
+        """
+        import json, sys
+        from projectmanagement_services.cli import build_parser
+        build_parser()
+        heavy = ("dependency_injector", "projectmanagement_services.container",
+                 "projectmanagement_services.demo.run",
+                 "opentelemetry.sdk")
+        print(json.dumps(sorted(m for m in sys.modules if m in heavy)))
+        """
+    )
+    assert result == []
+
+
+def test_subpackages_resolve_every_exported_name_lazily() -> None:
+    result = run_fresh(
+        """
+        import json, sys, importlib
+        missing = []
+        for name in ("resilience", "websocket", "state", "demo", "testing"):
+            package = importlib.import_module("projectmanagement_services." + name)
+            missing += [f"{name}.{attr}" for attr in package.__all__ if getattr(package, attr, None) is None]
+        print(json.dumps(missing))
+        """
+    )
+    assert result == []
