@@ -49,13 +49,14 @@ class Deadlines:
     ``start(delay, callback, *args)`` has the signature of ``timers.StartTimer``.
     """
 
-    __slots__ = ("_armed_at", "_handle", "_heap", "_live", "_sequence")
+    __slots__ = ("_armed_at", "_handle", "_heap", "_live", "_loop", "_sequence")
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, Deadline]] = []
         self._sequence = itertools.count()
         self._live = 0
         self._handle: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._armed_at = 0.0
 
     def __len__(self) -> int:
@@ -74,7 +75,8 @@ class Deadlines:
         deadline = Deadline(self, callback, args)
         heapq.heappush(self._heap, (at, next(self._sequence), deadline))
         self._live += 1
-        if self._handle is None or at < self._armed_at:
+        # Re-armed on another loop too: a handle on a loop that stopped would never fire.
+        if self._handle is None or at < self._armed_at or loop is not self._loop:
             self._arm(loop, at)
         return deadline
 
@@ -82,6 +84,7 @@ class Deadlines:
         if self._handle is not None:
             self._handle.cancel()
         self._handle = loop.call_at(at, self._sweep)
+        self._loop = loop
         self._armed_at = at
 
     def _sweep(self) -> None:
@@ -97,7 +100,12 @@ class Deadlines:
             if callback is not None:
                 deadline._callback, deadline._args = None, ()
                 self._live -= 1
-                callback(*args)
+                try:
+                    callback(*args)
+                except Exception as exc:  # one failing callback must not strand the others
+                    loop.call_exception_handler(
+                        {"message": "request deadline callback failed", "exception": exc}
+                    )
         self._drop_cancelled_top()
         # A callback may have started (and armed for) a deadline later than the earliest left.
         if heap and (self._handle is None or heap[0][0] < self._armed_at):

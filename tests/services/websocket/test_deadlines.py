@@ -68,6 +68,42 @@ async def test_cancelled_entries_are_compacted_so_the_heap_stays_bounded() -> No
     assert deadlines.stored <= 64
 
 
+async def test_a_failing_callback_is_reported_and_the_others_still_fire() -> None:
+    loop = asyncio.get_running_loop()
+    reported: list[object] = []
+    loop.set_exception_handler(lambda _loop, context: reported.append(context.get("exception")))
+    try:
+        deadlines = Deadlines()
+        done = loop.create_future()
+        boom = RuntimeError("boom")
+
+        def fail() -> None:
+            raise boom
+
+        deadlines.start(0.01, fail)
+        deadlines.start(0.01, lambda: done.set_result("fired"))
+        assert await asyncio.wait_for(done, BOUND_S) == "fired"
+        assert reported == [boom]
+    finally:
+        loop.set_exception_handler(None)
+
+
+def test_deadlines_rearm_on_a_new_loop() -> None:
+    """A handle armed on a loop that stopped never fires: the next loop gets its own."""
+    deadlines = Deadlines()
+
+    async def first() -> None:
+        deadlines.start(0.001, lambda: None)  # armed, and still pending when this loop ends
+
+    async def second() -> str:
+        fired = asyncio.get_running_loop().create_future()
+        deadlines.start(0.01, lambda: fired.set_result("fired"))
+        return await asyncio.wait_for(fired, BOUND_S)
+
+    asyncio.run(first())
+    assert asyncio.run(second()) == "fired"
+
+
 async def test_pending_requests_time_out_through_the_shared_deadlines() -> None:
     pending: PendingRequests[str] = PendingRequests(10)
     answered = pending.track("answered", "Ping")
