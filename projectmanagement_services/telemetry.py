@@ -22,7 +22,7 @@ from opentelemetry.util.types import AttributeValue
 from pydantic import Field
 
 from projectmanagement_core.exceptions import ServerRejectedException
-from projectmanagement_services import __version__
+from projectmanagement_services._version import __version__
 from projectmanagement_services.clock import MonotonicClock, default_clock
 from projectmanagement_services.options_base import OptionsModel
 
@@ -122,6 +122,9 @@ class TelemetryOptions(OptionsModel):
     #: Prometheus port); 0 lets the OS choose (tests read the bound port back).
     prometheus_port: int = Field(default=9464, ge=0, le=65535)
     resource_attributes: dict[str, str] = Field(default_factory=dict)
+    #: Share of traces recorded (parent-based: a span with a parent follows the parent's decision).
+    #: Spans cost most of telemetry's overhead; the operation histogram counts every call anyway.
+    sampling_ratio: float = Field(default=1.0, ge=0.0, le=1.0, allow_inf_nan=False)
 
 
 #: ``pm.resilience.circuit.state`` gauge values, keyed by ``CircuitState`` value.

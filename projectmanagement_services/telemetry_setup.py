@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
+    from opentelemetry.sdk.trace.sampling import Sampler
 
 __all__ = [
     "EXPORT_TIMEOUT_S",
@@ -170,7 +171,7 @@ def configure_telemetry(
         meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
     else:
         span_exporter, metric_exporter = _exporters(options, console_out)
-        tracer_provider = TracerProvider(resource=resource)
+        tracer_provider = TracerProvider(resource=resource, sampler=_sampler(options.sampling_ratio))
         timeout_ms = EXPORT_TIMEOUT_S * 1000
         tracer_provider.add_span_processor(
             BatchSpanProcessor(span_exporter, export_timeout_millis=timeout_ms)
@@ -194,6 +195,17 @@ def configure_telemetry(
     return TelemetryProviders(
         tracer_provider, meter_provider, tracer_global, meter_global, metrics_url, stop_serving, quiet
     )
+
+
+def _sampler(ratio: float) -> Sampler:
+    """``Telemetry:SamplingRatio`` as a parent-based trace-id ratio sampler.
+
+    Parent-based so that an operation started inside a host's span follows the host's decision
+    (a trace is never half recorded); only root spans draw against the ratio.
+    """
+    from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, TraceIdRatioBased
+
+    return ParentBased(ALWAYS_ON if ratio >= 1.0 else TraceIdRatioBased(ratio))
 
 
 def _prometheus_reader(port: int) -> tuple[MetricReader, str, Callable[[], None]]:
@@ -231,7 +243,7 @@ def _prometheus_reader(port: int) -> tuple[MetricReader, str, Callable[[], None]
 def _resource(options: TelemetryOptions, service_version: str | None) -> Resource:
     from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
 
-    from projectmanagement_services import __version__
+    from projectmanagement_services._version import __version__
 
     attributes: dict[str, str] = {SERVICE_VERSION: service_version or __version__}
     attributes.update(options.resource_attributes)

@@ -38,7 +38,7 @@ from projectmanagement_services.cli_commands.global_options import settings_from
 from projectmanagement_services.cli_commands.output import Output
 from projectmanagement_services.cli_commands.session import configure_logging
 from projectmanagement_services.cli_commands.timeline_plot import require_matplotlib, write_timeline_png
-from projectmanagement_services.demo import ChaosEvent, ChaosReport, run_chaos
+from projectmanagement_services.demo import ChaosEvent, ChaosReport
 from projectmanagement_services.settings import AppSettings
 
 __all__ = ["DEFAULT_DURATION_S", "add_demo_command", "demo_passed"]
@@ -71,6 +71,9 @@ def _workers(value: str) -> int:
 async def _run(
     args: argparse.Namespace, settings: AppSettings, output: Output, recorder: DemoRecorder
 ) -> ChaosReport:
+    # The engine builds on the DI container: imported when a demo runs, never for ``--help``.
+    from projectmanagement_services.demo import run_chaos
+
     view = DemoLiveView(recorder, args.duration, args.seed)
     if output.json_output:
 

@@ -11,6 +11,7 @@ but it overwrites a change made in between; scripts that care pass ``--version``
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from projectmanagement_core.models import (
     CreateWorkItemRequest,
@@ -51,7 +52,9 @@ from projectmanagement_services.cli_commands.output import (
     work_item_table,
 )
 from projectmanagement_services.cli_commands.runner import ClientCall, client_handler
-from projectmanagement_services.container import PmContainer
+
+if TYPE_CHECKING:
+    from projectmanagement_services.container import PmContainer
 
 __all__ = ["add_item_commands"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from rich.table import Table
 
@@ -22,7 +22,9 @@ from projectmanagement_services.cli_commands.global_options import add_client_pa
 from projectmanagement_services.cli_commands.output import Output
 from projectmanagement_services.cli_commands.runner import ClientCall, client_handler
 from projectmanagement_services.cli_commands.stats import LatencySummary
-from projectmanagement_services.container import PmContainer
+
+if TYPE_CHECKING:
+    from projectmanagement_services.container import PmContainer
 
 __all__ = ["add_health_command"]
 

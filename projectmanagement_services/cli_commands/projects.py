@@ -9,6 +9,7 @@ version is read first.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from projectmanagement_core.models import CreateProjectRequest, ProjectStatus, UpdateProjectRequest
@@ -24,8 +25,10 @@ from projectmanagement_services.cli_commands.errors import EXIT_FAILED, EXIT_USA
 from projectmanagement_services.cli_commands.global_options import add_client_parser
 from projectmanagement_services.cli_commands.output import Output, project_table
 from projectmanagement_services.cli_commands.runner import ClientCall, client_handler
-from projectmanagement_services.container import PmContainer
 from projectmanagement_services.resilience.resilient_client import ResilientWebSocketClient
+
+if TYPE_CHECKING:
+    from projectmanagement_services.container import PmContainer
 
 __all__ = ["add_project_commands"]
 

@@ -11,20 +11,23 @@ import argparse
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from projectmanagement_services.cli_commands.errors import CliError, describe_failure
 from projectmanagement_services.cli_commands.global_options import settings_from_args
 from projectmanagement_services.cli_commands.identity import require_identity
 from projectmanagement_services.cli_commands.output import Output
 from projectmanagement_services.cli_commands.session import configure_logging, connected
-from projectmanagement_services.container import PmContainer
 from projectmanagement_services.resilience.retry_policy import RetryAttempt
 from projectmanagement_services.settings import AppSettings
+
+if TYPE_CHECKING:
+    from projectmanagement_services.container import PmContainer
 
 __all__ = ["ClientCall", "Handler", "RetryReporter", "client_handler", "translate_failures"]
 
 #: What runs once connected; returns the exit code.
-ClientCall = Callable[[PmContainer], Awaitable[int]]
+ClientCall = Callable[["PmContainer"], Awaitable[int]]
 #: A parser's ``handler``: the arguments in, the exit code out.
 Handler = Callable[[argparse.Namespace], int]
 

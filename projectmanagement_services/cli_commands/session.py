@@ -11,14 +11,17 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.logging import RichHandler
 
 from projectmanagement_core.exceptions import ConnectionException
 from projectmanagement_services.cli_commands.errors import connect_failure
-from projectmanagement_services.container import PmContainer, create_container
 from projectmanagement_services.settings import AppSettings
+
+if TYPE_CHECKING:
+    from projectmanagement_services.container import PmContainer
 
 __all__ = ["configure_logging", "connected"]
 
@@ -68,6 +71,9 @@ async def connected(
     Raises:
         CliError: the server could not be reached within ConnectTimeout (exit 3).
     """
+    # Imported here: the container pulls in dependency-injector, which ``pm --help`` never needs.
+    from projectmanagement_services.container import create_container
+
     container = create_container(settings)
     if configure is not None:
         configure(container)

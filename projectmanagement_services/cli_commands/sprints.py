@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from projectmanagement_core.models import (
     CreateSprintRequest,
@@ -36,7 +37,9 @@ from projectmanagement_services.cli_commands.output import (
     sprint_table,
 )
 from projectmanagement_services.cli_commands.runner import ClientCall, client_handler
-from projectmanagement_services.container import PmContainer
+
+if TYPE_CHECKING:
+    from projectmanagement_services.container import PmContainer
 
 __all__ = ["add_sprint_commands"]
 

@@ -19,7 +19,7 @@ import logging
 import signal
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from rich.text import Text
 
@@ -39,8 +39,10 @@ from projectmanagement_services.cli_commands.errors import EXIT_OK, EXIT_UNREACH
 from projectmanagement_services.cli_commands.global_options import add_client_parser
 from projectmanagement_services.cli_commands.output import Output
 from projectmanagement_services.cli_commands.runner import ClientCall, client_handler
-from projectmanagement_services.container import PmContainer
 from projectmanagement_services.resilience.reconnection_service import ReconnectionResult, ReconnectScheduled
+
+if TYPE_CHECKING:
+    from projectmanagement_services.container import PmContainer
 
 __all__ = ["EventPrinter", "add_watch_command", "stop_on_signals"]
 

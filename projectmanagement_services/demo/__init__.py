@@ -24,6 +24,9 @@ Usage::
     assert report.passed, report.failed_checks
 """
 
+from typing import TYPE_CHECKING
+
+from projectmanagement_services._lazy import lazy_exports
 from projectmanagement_services.demo.faults import (
     DEMO_RATE_LIMIT_BURST,
     DEMO_RATE_LIMIT_PERIOD_S,
@@ -38,9 +41,24 @@ from projectmanagement_services.demo.report import (
     ChaosReport,
     rss_bytes,
 )
-from projectmanagement_services.demo.run import run_chaos
-from projectmanagement_services.demo.server_process import ServerProcess
-from projectmanagement_services.demo.stack import ResilientStack, build_resilient_stack, demo_settings
+
+if TYPE_CHECKING:
+    from projectmanagement_services.demo.run import run_chaos
+    from projectmanagement_services.demo.server_process import ServerProcess
+    from projectmanagement_services.demo.stack import ResilientStack, build_resilient_stack, demo_settings
+
+#: The engine and its stack build on the DI container: imported on first use (PEP 562), so that
+#: reading the report types (``pm demo``'s view, ``pm --help``) does not load dependency-injector.
+_LAZY: dict[str, str] = {
+    "run_chaos": "projectmanagement_services.demo.run",
+    "ServerProcess": "projectmanagement_services.demo.server_process",
+    "ResilientStack": "projectmanagement_services.demo.stack",
+    "build_resilient_stack": "projectmanagement_services.demo.stack",
+    "demo_settings": "projectmanagement_services.demo.stack",
+}
+
+
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
 
 __all__ = [
     "DEMO_RATE_LIMIT_BURST",

@@ -22,6 +22,7 @@ from typing import Generic, TypeVar
 
 from projectmanagement_core.exceptions import FieldError, RequestTimeoutException, ValidationException
 from projectmanagement_services.clock import SleepFunction, default_sleep
+from projectmanagement_services.websocket.deadlines import Deadlines
 from projectmanagement_services.websocket.timers import timer_starter
 
 __all__ = ["PendingCall", "PendingRequests"]
@@ -120,7 +121,9 @@ class PendingRequests(Generic[T]):
             raise ValueError("limit must be >= 1")
         self._limit = limit
         self._slots = asyncio.Semaphore(limit)
-        self._start_timer = timer_starter(sleep)
+        #: With the loop's own clock, one heap and one loop handle for all requests' timeouts.
+        self._deadlines = Deadlines() if sleep is asyncio.sleep else None
+        self._start_timer = self._deadlines.start if self._deadlines is not None else timer_starter(sleep)
         self._on_count_changed = on_count_changed
         self._entries: dict[str, PendingCall[T]] = {}
         self._given_up: OrderedDict[str, None] = OrderedDict()

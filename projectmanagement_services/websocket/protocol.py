@@ -221,26 +221,39 @@ ReceivedEvent: TypeAlias = (
 _CANONICAL_UUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
+class _IssuedMessageId(str):
+    """A message id this process generated: canonical by construction, so never checked again.
+
+    A plain ``str`` in every other respect (equality, hashing, printing, protobuf fields).
+    """
+
+    __slots__ = ()
+
+
 def new_message_id() -> str:
     """A fresh lowercase hyphenated UUIDv4, the form pm-server expects.
 
     The same as ``str(uuid.uuid4())`` (version nibble 4, variant bits 10) at half the cost: it runs
     once per request, and building a ``UUID`` object only to print it is most of ``uuid4``'s time.
+    Marked as ours, so that ``check_message_id`` (on every attempt of a resilient call) skips it.
     """
     h = os.urandom(16).hex()
     variant = "89ab"[int(h[16], 16) & 3]
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
+    return _IssuedMessageId(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}")
 
 
 def check_message_id(message_id: str) -> str:
     """Accept a caller-chosen id only in the canonical form, so retries reuse it byte for byte.
 
     The resilient client passes an id with every request, so this is a pattern match rather than a
-    ``uuid.UUID`` parse and print (the same set of strings, several times cheaper).
+    ``uuid.UUID`` parse and print (the same set of strings, several times cheaper), and none at all
+    for an id ``new_message_id`` made.
 
     Raises:
         ValidationException: ``message_id`` is not a lowercase hyphenated UUID.
     """
+    if type(message_id) is _IssuedMessageId:
+        return message_id
     if not isinstance(message_id, str) or _CANONICAL_UUID.fullmatch(message_id) is None:
         raise ValidationException(
             FieldError("message_id", f"must be a lowercase hyphenated UUID (got {message_id!r})")

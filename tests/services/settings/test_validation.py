@@ -130,6 +130,14 @@ RULES = [
     ("Telemetry__ServiceName", "", "ProjectManagement:Telemetry:ServiceName", "must not be empty"),
     ("Telemetry__PrometheusPort", "70000", "ProjectManagement:Telemetry:PrometheusPort", "must be <= 65535"),
     ("Telemetry__PrometheusPort", "-1", "ProjectManagement:Telemetry:PrometheusPort", "must be >= 0"),
+    ("Telemetry__SamplingRatio", "1.5", "ProjectManagement:Telemetry:SamplingRatio", "must be <= 1.0"),
+    ("Telemetry__SamplingRatio", "-0.1", "ProjectManagement:Telemetry:SamplingRatio", "must be >= 0.0"),
+    (
+        "Telemetry__SamplingRatio",
+        "nan",
+        "ProjectManagement:Telemetry:SamplingRatio",
+        "must be a finite number",
+    ),
     (
         "Settings__ReloadOnChange",
         "maybe",

@@ -12,6 +12,7 @@ from projectmanagement_core import converters
 from projectmanagement_core.exceptions import ValidationException
 from projectmanagement_core.models import WorkItemCreated
 from projectmanagement_core.proto import messages_pb2 as pb
+from projectmanagement_services.websocket import protocol
 from projectmanagement_services.websocket.protocol import (
     Ack,
     Answer,
@@ -115,6 +116,25 @@ def test_new_message_ids_are_random_canonical_uuid4s() -> None:
     # every variant nibble (8, 9, a, b) and many version-free nibbles occur: the bits are random
     assert {m[19] for m in ids} == set("89ab")
     assert len({m[0] for m in ids}) == 16
+
+
+def test_ids_the_client_made_are_not_checked_again_but_a_callers_are(monkeypatch: pytest.MonkeyPatch) -> None:
+    issued = new_message_id()
+    copied = str(uuid.UUID(issued))  # the same text, but a caller's string
+    # A pattern that matches nothing: only an id that skips the check can still pass.
+    monkeypatch.setattr(protocol, "_CANONICAL_UUID", re.compile(r"(?!)"))
+    assert check_message_id(issued) is issued
+    with pytest.raises(ValidationException):
+        check_message_id(copied)
+
+
+def test_an_issued_id_is_a_plain_string_on_the_wire() -> None:
+    issued = new_message_id()
+    frame = codec().encode("ping", pb.Ping(timestamp=1), message_id=issued)
+    decoded = pb.WebSocketMessage.FromString(frame.data)
+    assert decoded.message_id == issued
+    assert hash(issued) == hash(str(issued))
+    assert f"{issued}" == issued
 
 
 def test_encode_refuses_payloads_a_client_never_sends() -> None:
