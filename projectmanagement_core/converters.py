@@ -50,6 +50,7 @@ from projectmanagement_core.models import (
 )
 from projectmanagement_core.models._base import UtcDateTime
 from projectmanagement_core.proto import messages_pb2 as pb
+from projectmanagement_core.validation import STORY_POINTS_MAX
 
 __all__ = [
     "activity_log_entry_from_proto",
@@ -104,7 +105,6 @@ __all__ = [
 
 _E = TypeVar("_E")
 #: pm-server's work_item.rs: story points 0-100 (a stored value outside is impossible).
-_STORY_POINTS_MAX = 100
 _M = TypeVar("_M", bound=BaseModel)
 
 # ------------------------------------------------------------------ scalars
@@ -428,7 +428,7 @@ def work_item_from_proto(message: pb.WorkItem) -> WorkItem:
         if has("assignee_id")
         else None,
         sprint_id=uuid_from_wire(message.sprint_id, "work_item.sprint_id") if has("sprint_id") else None,
-        story_points=count_from_wire(message.story_points, "work_item.story_points", _STORY_POINTS_MAX)
+        story_points=count_from_wire(message.story_points, "work_item.story_points", STORY_POINTS_MAX)
         if has("story_points")
         else None,
         created_at=datetime_from_wire(message.created_at, "work_item.created_at"),

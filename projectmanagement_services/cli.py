@@ -26,6 +26,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, NoReturn, cast
 
+from projectmanagement_services._version import DISTRIBUTION as _DISTRIBUTION
 from projectmanagement_services.cli_commands import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -47,7 +48,6 @@ _LOG_LEVELS = ("debug", "info", "warning", "error")
 #: argparse names a ``type=`` function in its message ("invalid _positive_int value"): not for users.
 _INTERNAL_TYPE_NAME = re.compile(r"invalid \w+ value: ")
 #: The installed distribution whose version ``pm --version`` prints.
-_DISTRIBUTION = "pm-resilience"
 
 
 class _OneLineParser(argparse.ArgumentParser):

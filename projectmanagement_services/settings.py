@@ -303,7 +303,7 @@ class AppSettings(BaseSettings):
             env: environment variables to read (default ``os.environ``); only keys whose first
                 ``__``-separated segment is a known section (``ProjectManagement``, ``Logging``) count.
         """
-        return cls.load_with_sources(config_path, environment=environment, overrides=overrides, env=env)[0]
+        return cls._layers(config_path, environment=environment, overrides=overrides, env=env).validate()
 
     @classmethod
     def load_with_sources(

@@ -24,7 +24,10 @@ from projectmanagement_core.exceptions import (
     ValidationException,
 )
 from projectmanagement_services.resilience.classification import is_transient
-from projectmanagement_services.websocket.protocol import new_message_id as _codec_message_id
+
+# A lowercase hyphenated UUIDv4, as protocol.md asks for ``message_id``: the codec's own generator
+# (cheaper than ``str(uuid.uuid4())``, and the codec does not re-check ids it made), re-exported here.
+from projectmanagement_services.websocket.protocol import new_message_id
 
 __all__ = [
     "CreateAttempts",
@@ -39,14 +42,6 @@ __all__ = [
 _NOT_CHANGES = frozenset(
     {"work_item_id", "sprint_id", "project_id", "expected_version", "update_parent", "parent_id"}
 )
-
-
-def new_message_id() -> str:
-    """A lowercase hyphenated UUIDv4, as protocol.md asks for ``message_id``.
-
-    The codec's generator: cheaper than ``str(uuid.uuid4())``, and the codec does not re-check it.
-    """
-    return _codec_message_id()
 
 
 T = TypeVar("T")

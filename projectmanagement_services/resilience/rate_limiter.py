@@ -97,8 +97,8 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._telemetry = telemetry or PmTelemetry.disabled()
-        self._burst = self._options.burst or 1
-        self._period = self._options.period.total_seconds()
+        self._configured_burst = self._burst = self._options.burst or 1
+        self._configured_period = self._period = self._options.period.total_seconds()
         self._tat = -math.inf  # theoretical arrival time of the next cell; <= now: the bucket is full
         self._generation = 0
         self._last_lesson = -math.inf
@@ -159,8 +159,8 @@ class RateLimiter:
         are waiting are neither re-ordered nor released early. ``Burst: null`` turns limiting off.
         """
         self._options = options
-        self._burst = options.burst or 1
-        self._period = options.period.total_seconds()
+        self._configured_burst = self._burst = options.burst or 1
+        self._configured_period = self._period = options.period.total_seconds()
         self._last_lesson = -math.inf
 
     # -- taking slots ----------------------------------------------------------------------------
@@ -249,14 +249,13 @@ class RateLimiter:
         if now - self._last_lesson >= max(self._period, _LESSON_WINDOW):
             self._last_lesson = now
             self._burst = max(1, self._burst // 2)
-            ceiling = self._options.period.total_seconds() * MAX_SLOWDOWN
+            ceiling = self._configured_period * MAX_SLOWDOWN
             self._period = min(self._period * 2, ceiling)
         self._tat = max(self._tat, now + self._tau + self._period)
 
     def _recover(self, now: float) -> None:
         """Undo one lesson after a quiet spell (called when a slot is taken)."""
-        configured_burst = self._options.burst or 1
-        configured_period = self._options.period.total_seconds()
+        configured_burst, configured_period = self._configured_burst, self._configured_period
         if self._burst >= configured_burst and self._period <= configured_period:
             return
         if now - self._last_lesson < max(_RECOVERY_WINDOW, _RECOVERY_PERIODS * self._period):

@@ -124,6 +124,10 @@ _T = TypeVar("_T")
 _Reply = Answer | ErrorAnswer | Ack | Pong
 
 
+#: Frames the read loop handles back to back before it lets other tasks and timers run.
+_FRAMES_PER_YIELD: Final = 32
+
+
 class WebSocketClient:
     """A pm-ws client over one connection, implementing ``IWebSocketClient``.
 
@@ -385,6 +389,7 @@ class WebSocketClient:
     # ------------------------------------------------------------------ receiving
 
     async def _read_loop(self, conn: WebSocketConnection) -> None:
+        handled = 0
         while True:
             try:
                 data = await conn.recv()
@@ -398,8 +403,11 @@ class WebSocketClient:
                 _log.exception("failed to handle a received frame")
             # recv() returns without suspending while frames are buffered, so under a flood this
             # loop would keep the event loop to itself: timers (RequestTimeout, the heartbeat) and
-            # other tasks would wait for the flood to end. One yield per frame keeps their promises.
-            await asyncio.sleep(0)
+            # other tasks would wait for the flood to end. One yield per batch keeps their promises
+            # without a loop round trip on every answer of the hot path.
+            handled += 1
+            if handled % _FRAMES_PER_YIELD == 0:
+                await asyncio.sleep(0)
 
     def _handle_frame(self, data: bytes | str) -> None:
         event = self._codec.decode(data, is_awaited=self._pending.is_ours)
