@@ -25,7 +25,7 @@ from projectmanagement_services.testing.handler_context import Broadcast, Handle
 from projectmanagement_services.testing.rejection import RequestRejected, database_error
 from projectmanagement_services.testing.store import SqliteStore
 
-__all__ = ["CREATE_REQUESTS", "ENTITY_REQUESTS", "Broadcast", "Outcome", "RequestHandler", "error_envelope"]
+__all__ = ["ENTITY_REQUESTS", "Broadcast", "Outcome", "RequestHandler", "error_envelope"]
 
 _Handler = Callable[[HandlerContext, Any], None]
 
@@ -53,7 +53,6 @@ ENTITY_REQUESTS: Final = frozenset(
     if field.name.endswith("_request")
 )
 #: Creates are de-duplicated by message_id; nothing else is.
-CREATE_REQUESTS: Final = frozenset(name for name in ENTITY_REQUESTS if name.startswith("create_"))
 
 
 @dataclass(frozen=True)
@@ -63,12 +62,13 @@ class Outcome:
     Attributes:
         answer: The serialized answer envelope for the requester.
         broadcasts: Frames for subscribers, in sending order.
-        replayed: True when the answer came from the idempotency store.
+        error: The ``Error`` answer's (code, field) when the answer is one, so pm-server's breaker
+            can judge it without decoding the answer again.
     """
 
     answer: bytes
     broadcasts: tuple[Broadcast, ...] = ()
-    replayed: bool = False
+    error: tuple[str, str | None] | None = None
 
 
 def error_envelope(
@@ -128,14 +128,18 @@ class RequestHandler:
                     self._store.store_answer(user_id, request.message_id, ctx.request_digest, answer)
         except Replayed as replay:
             self._counters.replays_served += 1
-            return Outcome(replay.answer, replayed=True)
+            return Outcome(replay.answer)
         except RequestRejected as exc:
             return Outcome(
-                error_envelope(request.message_id, ctx.timestamp, exc.code, exc.message, exc.field)
+                error_envelope(request.message_id, ctx.timestamp, exc.code, exc.message, exc.field),
+                error=(exc.code, exc.field),
             )
         except sqlite3.Error as exc:
             rejected = database_error(_sqlx_text(exc))
-            return Outcome(error_envelope(request.message_id, ctx.timestamp, rejected.code, rejected.message))
+            return Outcome(
+                error_envelope(request.message_id, ctx.timestamp, rejected.code, rejected.message),
+                error=(rejected.code, None),
+            )
         if ctx.store_answer:
             self._counters.creates_applied += 1
         return Outcome(answer, tuple(ctx.broadcasts))

@@ -81,7 +81,6 @@ from projectmanagement_services.testing.server_breaker import (
     SERVICE_UNAVAILABLE_MESSAGE,
     ServerBreakerSettings,
     ServerCircuitBreaker,
-    answer_error,
     breaker_effects,
     uses_database,
 )
@@ -547,7 +546,6 @@ class PmTestServer:
         if breaker is not None and uses_database(kind):
             retry_after = breaker.retry_after()
             if retry_after is not None:
-                breaker.rejections += 1
                 self.counters.breaker_rejections += 1
                 message = SERVICE_UNAVAILABLE_MESSAGE.format(seconds=retry_after)
                 return error_envelope(request.message_id, timestamp, "SERVICE_UNAVAILABLE", message)
@@ -556,7 +554,7 @@ class PmTestServer:
         for broadcast in outcome.broadcasts:
             self._broadcast(broadcast)
         if breaker is not None:
-            code, field = answer_error(outcome.answer) or (None, None)
+            code, field = outcome.error or (None, None)
             for effect in breaker_effects(kind, code, field):
                 breaker.record(effect)
         return outcome.answer

@@ -29,14 +29,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, Literal
 
-from projectmanagement_core.proto import messages_pb2 as pb
-
 __all__ = [
     "SERVICE_UNAVAILABLE_MESSAGE",
     "ServerBreakerSettings",
     "ServerBreakerState",
     "ServerCircuitBreaker",
-    "answer_error",
     "breaker_effects",
     "uses_database",
 ]
@@ -46,8 +43,6 @@ SERVICE_UNAVAILABLE_MESSAGE: Final = "Service temporarily unavailable. Retry aft
 
 Effect = Literal["success", "failure"]
 
-#: The field number of ``WebSocketMessage.error``.
-_ERROR_FIELD: Final = 100
 #: Requests whose handler touches no database operation (never refused by an open breaker).
 _NO_DATABASE: Final = frozenset({"ping", "subscribe", "unsubscribe"})
 #: Handlers whose first database operation is the membership check (nothing succeeds before it).
@@ -126,8 +121,6 @@ class ServerCircuitBreaker:
         self._successes = 0
         self._last_failure = 0
         self._opened_at = 0.0
-        #: Requests refused because the breaker was open.
-        self.rejections = 0
 
     @property
     def state(self) -> ServerBreakerState:
@@ -213,39 +206,3 @@ def breaker_effects(kind: str, error_code: str | None, field: str | None = None)
     if kind in _PROJECT_PARSED_AFTER_READ and field == "project_id":
         return ("success",)
     return ()
-
-
-def answer_error(answer: bytes) -> tuple[str, str | None] | None:
-    """The ``Error`` (code, field) of a serialized answer, or None for any other answer.
-
-    Reads the envelope's top-level tags only (message_id and timestamp come first on the wire), so a
-    large list answer is not decoded just to learn it is not an error.
-    """
-    position = 0
-    while position < len(answer):
-        tag, position = _varint(answer, position)
-        number, wire_type = tag >> 3, tag & 7
-        if number == _ERROR_FIELD:
-            error = pb.WebSocketMessage.FromString(answer).error
-            return error.code, error.field if error.HasField("field") else None
-        if number > 2:
-            return None
-        if wire_type == 0:
-            _, position = _varint(answer, position)
-        elif wire_type == 2:
-            length, position = _varint(answer, position)
-            position += length
-        else:
-            return None
-    return None
-
-
-def _varint(data: bytes, position: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = data[position]
-        position += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, position
-        shift += 7
