@@ -1,6 +1,7 @@
 """``PmTestServer``: the reference pm-ws server, in-process, on ``websockets``.
 
-Each connection gets one reader (the connection handler) and one writer task. The reader handles
+Each connection (a :class:`.session.Session`) gets one reader (the connection handler) and one writer
+task; :class:`.dispatcher.Dispatcher` answers what the reader decodes. The reader handles
 requests strictly in order, one answer each; all frames for a connection (broadcasts, answers, fault
 frames) go through its writer queue, so a requester that is subscribed sees the broadcasts before
 its answer, and a slow subscriber never stalls anyone else's requests.
@@ -39,7 +40,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Self
+from typing import Self
 from urllib.parse import urlsplit
 
 from google.protobuf.message import DecodeError
@@ -53,12 +54,11 @@ from projectmanagement_services.testing.connection_limits import (
     DEFAULT_HANDLER_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
     MAX_FRAME_BYTES,
-    TIMEOUT_MESSAGE,
-    UNSUPPORTED_PAYLOAD_MESSAGE,
     check_handler_timeout,
 )
 from projectmanagement_services.testing.control_frames import ControlFrameConnection
 from projectmanagement_services.testing.counters import ServerCounters
+from projectmanagement_services.testing.dispatcher import Dispatcher
 from projectmanagement_services.testing.faults import ServerFaults
 from projectmanagement_services.testing.handshake import HandshakeGate, Refusal
 from projectmanagement_services.testing.identity import DEFAULT_DESKTOP_USER_ID
@@ -71,63 +71,15 @@ from projectmanagement_services.testing.rate_limit import (
     Verdict,
     rate_limit_warning,
 )
-from projectmanagement_services.testing.request_handler import (
-    ENTITY_REQUESTS,
-    Broadcast,
-    RequestHandler,
-    error_envelope,
-)
-from projectmanagement_services.testing.server_breaker import (
-    SERVICE_UNAVAILABLE_MESSAGE,
-    ServerBreakerSettings,
-    ServerCircuitBreaker,
-    breaker_effects,
-    uses_database,
-)
+from projectmanagement_services.testing.request_handler import RequestHandler
+from projectmanagement_services.testing.server_breaker import ServerBreakerSettings, ServerCircuitBreaker
+from projectmanagement_services.testing.session import Session
 from projectmanagement_services.testing.store import SqliteStore
 from projectmanagement_services.websocket.log_redaction import redacting_logger
 
 __all__ = ["PmTestServer"]
 
 logger = logging.getLogger(__name__)
-
-#: Frames queued for one connection beyond which it is considered stuck and dropped.
-MAX_QUEUED_FRAMES: Final = 100_000
-_NO_PAYLOAD: Final = "<no payload>"
-
-#: A frame for the writer, and a future settled once it is written; a None frame only settles it.
-_Outbound = tuple[bytes | str | None, asyncio.Future[None] | None]
-
-
-class _Session:
-    """One open connection: who it is, what it subscribed to, its outbound queue and rate bucket."""
-
-    def __init__(self, connection: ServerConnection, user_id: str) -> None:
-        self.connection = connection
-        self.user_id = user_id
-        self.projects: set[str] = set()
-        self.sprints: set[str] = set()
-        self.queue: asyncio.Queue[_Outbound] = asyncio.Queue()
-        self.limiter: ConnectionRateLimiter | None = None
-        self.limiter_generation = -1
-        self.kick: asyncio.Task[None] | None = None  # a rate-limit close started from a control frame
-        self.finished = asyncio.Event()
-        self.task = asyncio.current_task()  # the connection handler, cancelled on drop/stop
-        self.control_tasks: set[asyncio.Task[None]] = set()  # the client's Pings and Pongs, in flight
-
-    def send(self, frame: bytes | str | None, delivered: asyncio.Future[None] | None = None) -> None:
-        if self.queue.qsize() >= MAX_QUEUED_FRAMES:
-            logger.warning("connection %s is not reading; dropping it", self.user_id)
-            self.connection.transport.abort()
-            return
-        self.queue.put_nowait((frame, delivered))
-
-    def abandon_queue(self) -> None:
-        """Settle the futures of frames that will never be sent, so nobody waits for them forever."""
-        while not self.queue.empty():
-            _, delivered = self.queue.get_nowait()
-            if delivered is not None and not delivered.done():
-                delivered.set_result(None)
 
 
 class PmTestServer:
@@ -204,11 +156,19 @@ class PmTestServer:
         self._identities: weakref.WeakKeyDictionary[ServerConnection, str] = weakref.WeakKeyDictionary()
         self._server: Server | None = None
         self._store: SqliteStore | None = None
-        self._handler: RequestHandler | None = None
-        self._sessions: set[_Session] = set()
+        self._sessions: set[Session] = set()
         self._sessions_changed: asyncio.Condition | None = None
         self.counters = ServerCounters()
         self.faults = ServerFaults(self, rate_limit)
+        self._dispatcher = Dispatcher(
+            sessions=self._sessions,
+            counters=self.counters,
+            faults=self.faults,
+            breaker=self.breaker,
+            handler_timeout=self._handler_timeout,
+            now=now,
+            sleep=sleep,
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -240,7 +200,7 @@ class PmTestServer:
             self._sessions_changed = asyncio.Condition()
         return self._sessions_changed
 
-    async def _sessions_update(self, session: _Session, *, add: bool) -> None:
+    async def _sessions_update(self, session: Session, *, add: bool) -> None:
         if add:
             self._sessions.add(session)
         else:
@@ -254,7 +214,7 @@ class PmTestServer:
         if self._server is not None:
             raise RuntimeError("the server is already running")
         store = self._open_store()
-        self._handler = RequestHandler(store, self.counters, now=self._now)
+        self._dispatcher.handler = RequestHandler(store, self.counters, now=self._now)
         self._server = await serve(
             self._serve_connection,
             self._host,
@@ -363,7 +323,7 @@ class PmTestServer:
     # ------------------------------------------------------------------ connections
 
     async def _serve_connection(self, connection: ServerConnection) -> None:
-        session = _Session(connection, self._identities.pop(connection))
+        session = Session(connection, self._identities.pop(connection))
         if self._gate.desktop_mode:
             self.add_user(session.user_id)  # as pm-server's desktop mode (app_state.rs)
         self.counters.handshakes_accepted += 1
@@ -392,7 +352,7 @@ class PmTestServer:
                     await self._flush(session)
                     connection.transport.close()
                     break
-                await self._dispatch_safely(session, request)
+                await self._dispatcher.dispatch(session, request)
         except ConnectionClosed:
             pass
         finally:
@@ -408,7 +368,7 @@ class PmTestServer:
             session.finished.set()
             logger.debug("connection closed for user %s", session.user_id)
 
-    async def _write(self, session: _Session) -> None:
+    async def _write(self, session: Session) -> None:
         while True:
             frame, delivered = await session.queue.get()
             try:
@@ -421,7 +381,7 @@ class PmTestServer:
                 if delivered is not None and not delivered.done():
                     delivered.set_result(None)
 
-    def _admit(self, session: _Session) -> Verdict:
+    def _admit(self, session: Session) -> Verdict:
         """pm-server's rate limit for one frame; a refusal short of the fifth is warned about here."""
         settings = self.faults.rate_limit_settings
         if settings is None:
@@ -437,19 +397,19 @@ class PmTestServer:
             session.send(rate_limit_warning(session.limiter.violations))
         return verdict
 
-    async def _kick(self, session: _Session) -> None:
+    async def _kick(self, session: Session) -> None:
         """As pm-server: what is queued goes out, then Close 1008 with its reason."""
         self.counters.rate_limit_closes += 1
         logger.debug("user %s was refused %s; closing with %d", session.user_id, CLOSE_REASON, CLOSE_CODE)
         await self._flush(session)
         await session.connection.close(CLOSE_CODE, CLOSE_REASON)
 
-    def _on_control_frame(self, session: _Session, opcode: Opcode, data: bytes) -> None:
+    def _on_control_frame(self, session: Session, opcode: Opcode, data: bytes) -> None:
         task = asyncio.get_running_loop().create_task(self._control_frame(session, opcode, data))
         session.control_tasks.add(task)
         task.add_done_callback(session.control_tasks.discard)
 
-    async def _control_frame(self, session: _Session, opcode: Opcode, data: bytes) -> None:
+    async def _control_frame(self, session: Session, opcode: Opcode, data: bytes) -> None:
         """As pm-server: a client Ping or Pong costs a rate-limit token; an admitted Ping gets a Pong.
 
         websockets has already sent its own Pong, as tungstenite does, so a client gets two.
@@ -465,115 +425,11 @@ class PmTestServer:
         with contextlib.suppress(ConnectionClosed):
             await session.connection.pong(data)
 
-    async def _flush(self, session: _Session) -> None:
+    async def _flush(self, session: Session) -> None:
         """Wait until everything queued so far for ``session`` is written (or abandoned)."""
         delivered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         session.send(None, delivered)
         await delivered
-
-    async def _dispatch_safely(self, session: _Session, request: pb.WebSocketMessage) -> None:
-        """A bug in request handling answers INTERNAL_ERROR and is counted; it never kills the connection."""
-        try:
-            await self._dispatch(session, request)
-        except (ConnectionClosed, asyncio.CancelledError):
-            raise
-        except Exception:
-            self.counters.internal_errors += 1
-            logger.exception("request %s failed inside the reference server", request.message_id)
-            answer = error_envelope(request.message_id, int(self._now()), "INTERNAL_ERROR", "internal error")
-            session.send(answer)
-
-    async def _dispatch(self, session: _Session, request: pb.WebSocketMessage) -> None:
-        kind = request.WhichOneof("payload") or _NO_PAYLOAD
-        self.counters.requests_by_type[kind] += 1
-        self.counters.requests_by_message_id[request.message_id] += 1
-        logger.debug("request %s %s from user %s", kind, request.message_id, session.user_id)
-        # As pm-server's dispatcher: the whole handling, pings included, under one timeout. Handling
-        # itself never awaits, so only the handling-delay fault can outlast it: the timer is armed
-        # for that alone, which keeps it off the hot path.
-        delay = self.faults.handling_delay
-        if delay > 0:
-            try:
-                async with asyncio.timeout(self._handler_timeout):
-                    await self._sleep(delay)
-            except TimeoutError:
-                self.counters.handler_timeouts += 1
-                logger.debug("request %s %s timed out", kind, request.message_id)
-                timeout = error_envelope(request.message_id, int(self._now()), "TIMEOUT", TIMEOUT_MESSAGE)
-                await self._answer(session, timeout, is_pong=False)
-                return
-        answer = self._handle(session, request, kind)
-        if answer is not None:
-            await self._answer(session, answer, is_pong=kind == "ping")
-
-    def _handle(self, session: _Session, request: pb.WebSocketMessage, kind: str) -> bytes | None:
-        """The answer to one request (None: a swallowed pong); broadcasts are sent on the way."""
-        timestamp = int(self._now())
-        if kind == "ping":
-            if self.faults.take_swallow_pong():
-                return None
-            pong = pb.WebSocketMessage(message_id=request.message_id, timestamp=timestamp)
-            pong.pong.timestamp = request.ping.timestamp
-            return pong.SerializeToString()
-        failure = self.faults.take_failure()
-        if failure is not None:
-            answer = error_envelope(request.message_id, timestamp, *failure)
-        elif kind in ("subscribe", "unsubscribe"):
-            change = getattr(request, kind)
-            if kind == "subscribe":
-                session.projects.update(change.project_ids)
-                session.sprints.update(change.sprint_ids)
-            else:
-                session.projects.difference_update(change.project_ids)
-                session.sprints.difference_update(change.sprint_ids)
-            answer = pb.WebSocketMessage(
-                message_id=request.message_id, timestamp=timestamp
-            ).SerializeToString()
-        elif kind in ENTITY_REQUESTS:
-            answer = self._handle_entity_request(session, request, kind, timestamp)
-        else:
-            # As pm-server: no payload, or one that is not a request (a Pong, an event).
-            answer = error_envelope(
-                request.message_id, timestamp, "INVALID_MESSAGE", UNSUPPORTED_PAYLOAD_MESSAGE
-            )
-        return answer
-
-    def _handle_entity_request(
-        self, session: _Session, request: pb.WebSocketMessage, kind: str, timestamp: int
-    ) -> bytes:
-        """Run a request through the handler, behind pm-server's own circuit breaker."""
-        breaker = self.breaker
-        if breaker is not None and uses_database(kind):
-            retry_after = breaker.retry_after()
-            if retry_after is not None:
-                self.counters.breaker_rejections += 1
-                message = SERVICE_UNAVAILABLE_MESSAGE.format(seconds=retry_after)
-                return error_envelope(request.message_id, timestamp, "SERVICE_UNAVAILABLE", message)
-        assert self._handler is not None
-        outcome = self._handler.handle(session.user_id, request)
-        for broadcast in outcome.broadcasts:
-            self._broadcast(broadcast)
-        if breaker is not None:
-            code, field = outcome.error or (None, None)
-            for effect in breaker_effects(kind, code, field):
-                breaker.record(effect)
-        return outcome.answer
-
-    async def _answer(self, session: _Session, frame: bytes, *, is_pong: bool) -> None:
-        if self.faults.delay > 0:
-            await self._sleep(self.faults.delay)
-        if not is_pong and self.faults.take_swallow():
-            self.counters.answers_swallowed += 1
-            return
-        session.send(frame)
-
-    def _broadcast(self, broadcast: Broadcast) -> None:
-        """To the project's subscribers, and the sprint's when it is a sprint's activity entry."""
-        for session in self._sessions:
-            if broadcast.project_id in session.projects or (
-                broadcast.sprint_id is not None and broadcast.sprint_id in session.sprints
-            ):
-                session.send(broadcast.frame)
 
     # ------------------------------------------------------------------ FaultTarget
 
