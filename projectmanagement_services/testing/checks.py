@@ -9,9 +9,9 @@ VALIDATION_ERROR naming the field.
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Final
 
+from projectmanagement_services.testing.identity import parse_upstream_uuid
 from projectmanagement_services.testing.rejection import invalid_message, validation_error
 
 __all__ = [
@@ -55,10 +55,6 @@ INT32_MAX: Final = 2**31 - 1
 FIRST_READABLE_SECOND: Final = -62_135_596_800
 LAST_READABLE_SECOND: Final = 253_402_300_799
 
-_HEX: Final = "[0-9a-fA-F]"
-_HYPHENATED: Final = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"
-#: The spellings the Rust ``uuid`` crate's ``parse_str`` accepts: simple, hyphenated, braced, URN.
-_UUID: Final = re.compile(f"{_HEX}{{32}}|{_HYPHENATED}|\\{{{_HYPHENATED}\\}}|urn:uuid:{_HYPHENATED}")
 _KEY_CHARS: Final = re.compile(r"[A-Za-z0-9_]*")
 #: Unicode White_Space, what Rust's ``str::trim`` strips (Python's ``strip()`` also strips U+001C-U+001F).
 _WHITE_SPACE: Final = (
@@ -73,9 +69,10 @@ def parse_uuid(value: str, field: str, message: str | None = None) -> str:
     Stricter than Python's ``uuid.UUID`` on purpose: it accepts only what the Rust ``uuid`` crate does
     (no stray hyphens, no lone braces, no ``uuid:`` prefix).
     """
-    if not _UUID.fullmatch(value):
+    parsed = parse_upstream_uuid(value)
+    if parsed is None:
         raise validation_error(message or f"Invalid UUID format for {field}", field)
-    return str(uuid.UUID(value.removeprefix("urn:uuid:").strip("{}")))
+    return str(parsed)
 
 
 def require_string(value: str, field: str, low: int, high: int) -> None:
