@@ -17,18 +17,10 @@ from typing import Any, Final
 from uuid import UUID
 
 from projectmanagement_core.exceptions import (
-    CircuitOpenException,
-    ErrorCode,
     ProjectManagementException,
-    RateLimitExceededException,
-    ServerRejectedException,
-    VersionConflictException,
 )
 from projectmanagement_core.models import (
     CreateProjectRequest,
-    CreateWorkItemRequest,
-    UpdateWorkItemRequest,
-    WorkItemType,
 )
 from projectmanagement_services.demo.faults import Fault, fault_schedule
 from projectmanagement_services.demo.ledger import Ledger, checksum_of
@@ -44,20 +36,18 @@ from projectmanagement_services.demo.stack import ResilientStack, build_resilien
 from projectmanagement_services.demo.unretrieved import UNRETRIEVED, UnretrievedWatch
 from projectmanagement_services.demo.waiting import (
     converge,
-    reason,
     temporary_workdir,
     until_done,
     wait_connected,
 )
+from projectmanagement_services.demo.workload import Workload
 from projectmanagement_services.resilience.reconnection_service import ReconnectionResult
-from projectmanagement_services.resilience.resilient_client import ResilientWebSocketClient
 from projectmanagement_services.settings import AppSettings
 from projectmanagement_services.state.work_item_store import WorkItemStore
 
 _log = logging.getLogger(__name__)
 
 _BURST_READERS: Final = 20
-_MAX_OWNED_ITEMS: Final = 5  # per worker, so resync lists stay small and memory stays flat
 _SETTLE_TIMEOUT_S: Final = 60.0
 
 
@@ -89,6 +79,7 @@ class _Run:
         self.ledger = Ledger()
         self.user_id = uuid.UUID(int=random.Random(seed).getrandbits(128), version=4)
         self.stop = asyncio.Event()
+        self.workload = Workload(seed, self.ledger, self.report, self.stop, self.event)
         self.writer: ResilientStack | None = None  # set when the chaos starts (the read burst uses it)
         self.project_id: UUID | None = None
         self.server = ServerProcess(
@@ -215,7 +206,9 @@ class _Run:
         warmup_s = min(10.0, self.duration_s * 0.2)
         async with asyncio.TaskGroup() as group:
             for index in range(self.workers):
-                group.create_task(self._worker(writer, project_id, index), name=f"chaos-worker-{index}")
+                group.create_task(
+                    self.workload.worker(writer.client, project_id, index), name=f"chaos-worker-{index}"
+                )
             group.create_task(
                 self._inject(fault_schedule(self.duration_s, self.seed, rate_limit_phase=self.rate_limited)),
                 name="chaos-faults",
@@ -308,148 +301,17 @@ class _Run:
 
         await asyncio.gather(*(reader() for _ in range(_BURST_READERS)))
 
-    async def _worker(self, writer: ResilientStack, project_id: UUID, index: int) -> None:
-        rng = random.Random(self.seed * 1_000_003 + index)
-        client = writer.client
-        owned: dict[UUID, int] = {}  # acknowledged item -> last known version
-        creates = self.ledger.unknown_creates.setdefault(index, [])
-        deletes = self.ledger.unknown_deletes.setdefault(index, [])
-        serial = 0
-        while not self.stop.is_set():
-            serial += 1
-            roll = rng.random()
-            if creates:
-                kind = "create (re-sent)"
-            elif deletes:
-                kind = "delete (re-sent)"
-            elif not owned or (len(owned) < _MAX_OWNED_ITEMS and roll < 0.4):
-                kind = "create"
-            elif roll < 0.75:
-                kind = "update"
-            else:
-                kind = "delete"
-            began = time.monotonic()
-            try:
-                if kind == "create (re-sent)":
-                    await self._resend_create(client, creates, owned)
-                elif kind == "delete (re-sent)":
-                    await self._resend_delete(client, deletes)
-                elif kind == "create":
-                    await self._create(client, project_id, index, serial, owned)
-                elif kind == "update":
-                    await self._update(client, rng, index, serial, owned)
-                else:
-                    await self._delete(client, rng, owned, index)
-                self.report.acknowledged[kind] += 1
-                self.event("operation", kind, duration_s=time.monotonic() - began)
-            except Exception as exc:
-                self.report.failed[f"{kind}: {reason(exc)}"] += 1
-                self.event(
-                    "operation", kind, ok=False, duration_s=time.monotonic() - began, detail=reason(exc)
-                )
-                pause = (
-                    min(exc.retry_after.total_seconds(), 1.0)
-                    if isinstance(exc, CircuitOpenException | RateLimitExceededException)
-                    else 0.02
-                )
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(pause):
-                        await self.stop.wait()
-
-    async def _create(
-        self,
-        client: ResilientWebSocketClient,
-        project_id: UUID,
-        index: int,
-        serial: int,
-        owned: dict[UUID, int],
-    ) -> None:
-        request = CreateWorkItemRequest(
-            project_id=project_id, item_type=WorkItemType.STORY, title=f"chaos w{index} #{serial}"
-        )
-        message_id = str(uuid.uuid4())
-        try:
-            item = await client.create_work_item(request, message_id=message_id)
-        except CircuitOpenException:
-            raise  # refused before sending: certainly not applied, nothing to settle
-        except Exception:
-            # Applied or not? Only the server knows: re-sent later with the same message_id.
-            self.ledger.unknown_creates[index].append((message_id, request))
-            raise
-        self.ledger.created(item.id)
-        owned[item.id] = item.version
-
-    async def _resend_create(
-        self,
-        client: ResilientWebSocketClient,
-        creates: list[tuple[str, CreateWorkItemRequest]],
-        owned: dict[UUID, int] | None = None,
-    ) -> None:
-        message_id, request = creates[0]
-        item = await client.create_work_item(request, message_id=message_id)
-        creates.pop(0)
-        self.ledger.created(item.id)
-        if owned is not None:
-            owned[item.id] = item.version
-
-    async def _update(
-        self,
-        client: ResilientWebSocketClient,
-        rng: random.Random,
-        index: int,
-        serial: int,
-        owned: dict[UUID, int],
-    ) -> None:
-        item_id = rng.choice(list(owned))
-        request = UpdateWorkItemRequest(
-            work_item_id=item_id, expected_version=owned[item_id], title=f"chaos w{index} #{serial} (edited)"
-        )
-        try:
-            item = await client.update_work_item(request)
-        except VersionConflictException as exc:
-            # An earlier update applied though its answer was lost: learn the version, carry on.
-            if exc.current_version is not None:
-                owned[item_id] = exc.current_version
-            else:
-                del owned[item_id]
-            raise
-        owned[item_id] = item.version
-
-    async def _delete(
-        self, client: ResilientWebSocketClient, rng: random.Random, owned: dict[UUID, int], index: int
-    ) -> None:
-        item_id = rng.choice(list(owned))
-        del owned[item_id]  # never updated again by this worker, whatever happens
-        try:
-            await client.delete_work_item(item_id)
-        except CircuitOpenException:
-            raise  # refused before sending: the item certainly stays, and the ledger still counts it
-        except Exception:
-            self.ledger.unknown_deletes[index].append(item_id)
-            raise
-        self.ledger.deleted(item_id)
-
-    async def _resend_delete(self, client: ResilientWebSocketClient, deletes: list[UUID]) -> None:
-        item_id = deletes[0]
-        try:
-            await client.delete_work_item(item_id)
-        except ServerRejectedException as exc:
-            if exc.code != ErrorCode.NOT_FOUND:
-                raise  # NOT_FOUND: the attempt whose answer was lost had deleted it
-        deletes.pop(0)
-        self.ledger.deleted(item_id)
-
     # -- settle and verify -----------------------------------------------------------------------
     async def _settle(self, writer: ResilientStack, deadline: float) -> None:
         """Resolve every hidden outcome still waiting, now that the faults have stopped."""
         client = writer.client
         for creates in self.ledger.unknown_creates.values():
             while creates:
-                await until_done(functools.partial(self._resend_create, client, creates), deadline)
+                await until_done(functools.partial(self.workload.resend_create, client, creates), deadline)
                 self.report.settled["create"] += 1
         for deletes in self.ledger.unknown_deletes.values():
             while deletes:
-                await until_done(functools.partial(self._resend_delete, client, deletes), deadline)
+                await until_done(functools.partial(self.workload.resend_delete, client, deletes), deadline)
                 self.report.settled["delete"] += 1
 
     async def _verify(

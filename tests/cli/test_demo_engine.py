@@ -145,21 +145,24 @@ class _RefusingClient:
     ],
 )
 async def test_only_operations_that_may_have_applied_wait_to_be_settled(
-    tmp_path: Path, error: Exception, hidden: bool
+    error: Exception, hidden: bool
 ) -> None:
     import random
 
-    from projectmanagement_services.demo.run import _Run
+    from projectmanagement_services.demo.ledger import Ledger
+    from projectmanagement_services.demo.report import ChaosReport
+    from projectmanagement_services.demo.workload import Workload
 
-    run = _Run(1.0, 1, 1, None, tmp_path)
-    run.ledger.unknown_creates[0] = []
-    run.ledger.unknown_deletes[0] = []
+    ledger = Ledger()
+    workload = Workload(1, ledger, ChaosReport(seed=1, duration_s=1.0, workers=1), asyncio.Event(), print)
+    ledger.unknown_creates[0] = []
+    ledger.unknown_deletes[0] = []
     client = _RefusingClient(error)
     item_id = uuid.uuid4()
     with pytest.raises(type(error)):
-        await run._create(client, uuid.uuid4(), 0, 1, {})  # type: ignore[arg-type]
+        await workload._create(client, uuid.uuid4(), 0, 1, {})  # type: ignore[arg-type]
     with pytest.raises(type(error)):
-        await run._delete(client, random.Random(0), {item_id: 1}, 0)  # type: ignore[arg-type]
-    assert bool(run.ledger.unknown_creates[0]) is hidden
-    assert run.ledger.unknown_deletes[0] == ([item_id] if hidden else [])
-    assert run.ledger.items == 0  # nothing acknowledged either way
+        await workload._delete(client, random.Random(0), {item_id: 1}, 0)  # type: ignore[arg-type]
+    assert bool(ledger.unknown_creates[0]) is hidden
+    assert ledger.unknown_deletes[0] == ([item_id] if hidden else [])
+    assert ledger.items == 0  # nothing acknowledged either way
