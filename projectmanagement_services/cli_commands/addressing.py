@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, TypeAlias
+from typing import TYPE_CHECKING, Final, NamedTuple, TypeAlias
 from uuid import UUID
 
 from projectmanagement_core.uuids import parse_uuid
@@ -40,9 +39,12 @@ _KEY: Final = re.compile(r"^[A-Za-z0-9_]{2,20}$")
 _ITEM_NUMBER: Final = re.compile(r"^(?P<key>[A-Za-z0-9_]{2,20})-(?P<number>\d{1,9})$")
 
 
-@dataclass(frozen=True, slots=True)
-class ItemNumber:
-    """``PM-4``: work item number 4 of the project whose key is PM."""
+class ItemNumber(NamedTuple):
+    """``PM-4``: work item number 4 of the project whose key is PM.
+
+    A NamedTuple, not a frozen dataclass: ``dataclasses`` (with ``inspect``) would cost ``pm --help``
+    about 10 ms, and this module is imported to build the parser.
+    """
 
     key: str
     number: int

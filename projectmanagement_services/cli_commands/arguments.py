@@ -8,7 +8,6 @@ checks the word against ``vocabulary`` and imports the model's enum only to retu
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -22,6 +21,8 @@ from projectmanagement_services.cli_commands.vocabulary import (
 )
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from projectmanagement_core.models import ProjectStatus, SprintStatus, WorkItemType
 
 __all__ = [
@@ -59,6 +60,8 @@ def date_argument(value: str) -> datetime:
     UTC rather than local time: the wire carries UTC seconds, and a silent local-time guess would
     shift every date by the host's offset.
     """
+    from datetime import UTC, datetime
+
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
