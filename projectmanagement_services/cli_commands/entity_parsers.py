@@ -43,6 +43,7 @@ def _version_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_project_commands(subparsers: Subparsers) -> None:
+    """Register ``pm projects list|create|update|delete`` (handlers: ``projects``)."""
     actions = add_group(subparsers, "projects", "list, create, update and delete projects")
     parser = add_client_parser(
         actions,
@@ -98,6 +99,7 @@ def _item_fields(parser: argparse.ArgumentParser) -> None:
 
 
 def add_item_commands(subparsers: Subparsers) -> None:
+    """Register ``pm items list|show|create|update|delete`` (handlers: ``entities``)."""
     actions = add_group(subparsers, "items", "list, show, create, update and delete work items")
     parser = add_client_parser(
         actions,
@@ -169,6 +171,7 @@ def add_item_commands(subparsers: Subparsers) -> None:
 
 
 def add_sprint_commands(subparsers: Subparsers) -> None:
+    """Register ``pm sprints list|create|update|delete`` (handlers: ``sprints``)."""
     actions = add_group(subparsers, "sprints", "list, create, update and delete sprints")
     parser = add_client_parser(
         actions, "list", help="list a project's sprints", description=example("pm sprints list --project PM")

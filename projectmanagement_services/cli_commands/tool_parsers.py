@@ -80,6 +80,7 @@ def _workers(value: str) -> int:
 
 
 def add_demo_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``pm demo`` (handler: ``demo_command``)."""
     parser = subparsers.add_parser(
         "demo",
         help="watch the resilient client survive a seeded storm of faults on an embedded server",
@@ -137,6 +138,7 @@ def add_demo_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
 
 
 def add_watch_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``pm watch`` (handler: ``watch``)."""
     parser = add_client_parser(
         subparsers,
         "watch",
@@ -169,6 +171,7 @@ def _non_negative_float(value: str) -> float:
 
 
 def add_health_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``pm health`` (handler: ``health``)."""
     parser = add_client_parser(
         subparsers,
         "health",
