@@ -84,7 +84,7 @@ class _VersionAction(argparse.Action):
         values: object,
         option_string: str | None = None,
     ) -> NoReturn:
-        parser._print_message(f"pm {_version()}\n", sys.stdout)
+        sys.stdout.write(f"pm {_version()}\n")
         parser.exit()
 
 

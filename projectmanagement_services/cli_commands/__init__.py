@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         add_config_command,
         add_demo_command,
         add_health_command,
+        add_serve_command,
         add_watch_command,
     )
 
@@ -52,6 +53,7 @@ _LAZY: dict[str, str] = {
     "add_demo_command": _TOOLS,
     "add_global_options": "projectmanagement_services.cli_commands.global_options",
     "add_health_command": _TOOLS,
+    "add_serve_command": _TOOLS,
     "add_item_commands": _ENTITIES,
     "add_project_commands": _ENTITIES,
     "add_sprint_commands": _ENTITIES,
@@ -75,6 +77,7 @@ __all__ = [
     "add_health_command",
     "add_item_commands",
     "add_project_commands",
+    "add_serve_command",
     "add_sprint_commands",
     "add_watch_command",
     "settings_from_args",
