@@ -135,7 +135,7 @@ def test_subpackages_resolve_every_exported_name_lazily() -> None:
         """
         import json, sys, importlib
         missing = []
-        for name in ("resilience", "websocket", "state", "demo", "testing"):
+        for name in ("resilience", "websocket", "state", "demo", "testing", "cli_commands"):
             package = importlib.import_module("projectmanagement_services." + name)
             missing += [f"{name}.{attr}" for attr in package.__all__ if getattr(package, attr, None) is None]
         print(json.dumps(missing))
