@@ -17,7 +17,6 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Final
-from uuid import UUID
 
 from projectmanagement_core.exceptions import FieldError, ValidationException
 from projectmanagement_core.models import (
@@ -31,6 +30,7 @@ from projectmanagement_core.models import (
     UpdateWorkItemRequest,
     WorkItemType,
 )
+from projectmanagement_core.uuids import parse_uuid
 
 __all__ = [
     "DESCRIPTION_MAX",
@@ -67,12 +67,6 @@ _INT32_MAX: Final = 2**31 - 1
 #: to int32, so a stored ``2**31 - 1`` would break (wrap) every later create under that parent: the
 #: client stops one short of it.
 POSITION_MAX: Final = _INT32_MAX - 1
-#: The spellings of a UUID pm-server's parser (Rust ``uuid::Uuid::parse_str``) accepts.
-_HYPHENATED: Final = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-_UPSTREAM_UUID: Final = re.compile(
-    rf"[0-9a-fA-F]{{32}}|{_HYPHENATED}|\{{{_HYPHENATED}\}}|urn:uuid:{_HYPHENATED}"
-)
-
 Request = (
     CreateWorkItemRequest
     | UpdateWorkItemRequest
@@ -81,13 +75,6 @@ Request = (
     | CreateProjectRequest
     | UpdateProjectRequest
 )
-
-
-def parse_uuid(text: str) -> UUID:
-    """A UUID in any spelling pm-server accepts (simple, hyphenated, braced, urn), else ValueError."""
-    if not _UPSTREAM_UUID.fullmatch(text):
-        raise ValueError(f"not a UUID: {text!r}")
-    return UUID(text)
 
 
 class _Errors:

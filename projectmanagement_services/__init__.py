@@ -6,7 +6,8 @@ client and its components' options, the stores, and the reference server for tes
 
 The re-exports are lazy (PEP 562 ``__getattr__``): ``import projectmanagement_services`` loads
 none of them, so a program (or ``pm --help``) pays for pydantic-settings, dependency-injector, the
-OTel SDK or the reference server only when it uses them. Each name is imported from its module on
+OTel SDK or the reference server only when it uses them; ``__version__`` too (it reads the installed
+metadata). Each name is imported from its module on
 first access and then cached in the package namespace.
 """
 
@@ -15,9 +16,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from projectmanagement_services._lazy import lazy_exports
-from projectmanagement_services._version import __version__
 
 if TYPE_CHECKING:
+    from projectmanagement_services._version import __version__
     from projectmanagement_services.clock import Clock, SystemClock
     from projectmanagement_services.container import (
         PmContainer,
@@ -71,6 +72,7 @@ _LAZY: dict[str, str] = {
     "WebSocketClient": "projectmanagement_services.websocket",
     "WebSocketOptions": "projectmanagement_services.websocket",
     "WorkItemStore": "projectmanagement_services.state",
+    "__version__": "projectmanagement_services._version",
     "configure_telemetry": "projectmanagement_services.telemetry_setup",
     "create_container": "projectmanagement_services.container",
     "running": "projectmanagement_services.container",

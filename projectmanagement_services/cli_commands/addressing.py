@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import argparse
 import re
-from dataclasses import dataclass
-from typing import Final, TypeAlias
+from typing import TYPE_CHECKING, Final, NamedTuple, TypeAlias
 from uuid import UUID
 
-from projectmanagement_core.validation import parse_uuid
+from projectmanagement_core.uuids import parse_uuid
+from projectmanagement_services.cli_commands.arguments import CLEAR_WORD, clearable_uuid_argument
 from projectmanagement_services.cli_commands.errors import EXIT_FAILED, CliError
-from projectmanagement_services.resilience.resilient_client import ResilientWebSocketClient
+
+if TYPE_CHECKING:
+    from projectmanagement_services.resilience.resilient_client import ResilientWebSocketClient
 
 __all__ = [
     "PLANNED",
     "ItemNumber",
     "ItemRef",
     "ProjectRef",
+    "clearable_item_ref_argument",
     "item_ref_argument",
     "planned",
     "project_ref_argument",
@@ -36,9 +39,12 @@ _KEY: Final = re.compile(r"^[A-Za-z0-9_]{2,20}$")
 _ITEM_NUMBER: Final = re.compile(r"^(?P<key>[A-Za-z0-9_]{2,20})-(?P<number>\d{1,9})$")
 
 
-@dataclass(frozen=True, slots=True)
-class ItemNumber:
-    """``PM-4``: work item number 4 of the project whose key is PM."""
+class ItemNumber(NamedTuple):
+    """``PM-4``: work item number 4 of the project whose key is PM.
+
+    A NamedTuple, not a frozen dataclass: ``dataclasses`` (with ``inspect``) would cost ``pm --help``
+    about 10 ms, and this module is imported to build the parser.
+    """
 
     key: str
     number: int
@@ -74,6 +80,12 @@ def item_ref_argument(value: str) -> ItemRef:
     if match:
         return ItemNumber(match["key"], int(match["number"]))
     raise argparse.ArgumentTypeError(f"not a work item id or number: {value!r} (e.g. PM-4)")
+
+
+def clearable_item_ref_argument(value: str) -> ItemRef | str:
+    """An item (id or PM-3), or ``none`` for "clear this field"."""
+    cleared = clearable_uuid_argument(value) if value.strip().lower() in (CLEAR_WORD, "") else None
+    return cleared if cleared is not None else item_ref_argument(value)
 
 
 def planned(ref: ProjectRef | ItemRef | None) -> UUID | None:

@@ -1,13 +1,29 @@
-"""argparse ``type=`` converters: a malformed value is a usage error (exit 2) naming the option."""
+"""argparse ``type=`` converters: a malformed value is a usage error (exit 2) naming the option.
+
+They run while the arguments are parsed, never while the parser is built: an enum converter
+checks the word against ``vocabulary`` and imports the model's enum only to return its member, so
+``pm --help`` loads no model.
+"""
 
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from uuid import UUID
 
-from projectmanagement_core.models import CLEAR, ProjectStatus, SprintStatus, WorkItemType
-from projectmanagement_core.validation import parse_uuid
+from projectmanagement_core.uuids import parse_uuid
+from projectmanagement_services.cli_commands.vocabulary import (
+    CLEAR,
+    CLEAR_WORD,
+    PROJECT_STATUSES,
+    SPRINT_STATUSES,
+    WORK_ITEM_TYPES,
+)
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from projectmanagement_core.models import ProjectStatus, SprintStatus, WorkItemType
 
 __all__ = [
     "CLEAR_WORD",
@@ -18,9 +34,6 @@ __all__ = [
     "uuid_argument",
     "work_item_type_argument",
 ]
-
-#: What clears an id option on the command line (``--assignee none``); "" is accepted too.
-CLEAR_WORD = "none"
 
 
 def uuid_argument(value: str) -> UUID:
@@ -47,6 +60,8 @@ def date_argument(value: str) -> datetime:
     UTC rather than local time: the wire carries UTC seconds, and a silent local-time guess would
     shift every date by the host's offset.
     """
+    from datetime import UTC, datetime
+
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -54,22 +69,30 @@ def date_argument(value: str) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+def _word(value: str, words: tuple[str, ...]) -> str:
+    """The one of ``words`` that ``value`` spells, in any case."""
+    for word in words:
+        if word.lower() == value.lower():
+            return word
+    raise argparse.ArgumentTypeError(f"must be one of {', '.join(words)}")
+
+
 def work_item_type_argument(value: str) -> WorkItemType:
-    for member in WorkItemType:
-        if member.value.lower() == value.lower():
-            return member
-    raise argparse.ArgumentTypeError(f"must be one of {', '.join(m.value for m in WorkItemType)}")
+    word = _word(value, WORK_ITEM_TYPES)
+    from projectmanagement_core.models import WorkItemType
+
+    return WorkItemType(word)
 
 
 def sprint_status_argument(value: str) -> SprintStatus:
-    for member in SprintStatus:
-        if member.value.lower() == value.lower():
-            return member
-    raise argparse.ArgumentTypeError(f"must be one of {', '.join(m.value for m in SprintStatus)}")
+    word = _word(value, SPRINT_STATUSES)
+    from projectmanagement_core.models import SprintStatus
+
+    return SprintStatus(word)
 
 
 def project_status_argument(value: str) -> ProjectStatus:
-    for member in ProjectStatus:
-        if member.value.lower() == value.lower():
-            return member
-    raise argparse.ArgumentTypeError(f"must be one of {', '.join(m.value for m in ProjectStatus)}")
+    word = _word(value, PROJECT_STATUSES)
+    from projectmanagement_core.models import ProjectStatus
+
+    return ProjectStatus(word)

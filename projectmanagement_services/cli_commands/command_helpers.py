@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from projectmanagement_services.cli_commands.errors import EXIT_OK, EXIT_USAGE, CliError
-from projectmanagement_services.cli_commands.output import Output
+
+if TYPE_CHECKING:
+    from projectmanagement_services.cli_commands.output import Output
 
 __all__ = ["Subparsers", "add_group", "require_changes", "show"]
 

@@ -25,6 +25,7 @@ from typing import Final
 
 from rich.live import Live
 
+from projectmanagement_services.cli_commands.command_settings import settings_from_args
 from projectmanagement_services.cli_commands.demo_recorder import DemoRecorder, TimelineMark
 from projectmanagement_services.cli_commands.demo_view import (
     DemoLiveView,
@@ -34,17 +35,14 @@ from projectmanagement_services.cli_commands.demo_view import (
     report_renderable,
 )
 from projectmanagement_services.cli_commands.errors import EXIT_FAILED, EXIT_OK
-from projectmanagement_services.cli_commands.global_options import settings_from_args
 from projectmanagement_services.cli_commands.output import Output
 from projectmanagement_services.cli_commands.session import configure_logging
 from projectmanagement_services.cli_commands.timeline_plot import require_matplotlib, write_timeline_png
 from projectmanagement_services.demo import ChaosEvent, ChaosReport
 from projectmanagement_services.settings import AppSettings
 
-__all__ = ["DEFAULT_DURATION_S", "add_demo_command", "demo_passed"]
+__all__ = ["demo_passed", "run_demo"]
 
-#: Long enough to see every kind of fault, short enough to watch in full within a minute of cloning.
-DEFAULT_DURATION_S: Final = 20.0
 _REFRESH_S: Final = 0.25
 
 
@@ -52,20 +50,6 @@ def demo_passed(report: ChaosReport) -> bool:
     """Both headline checks reported and passed, and every other check of the run as well."""
     headline = all(check is not None and check.passed for _, check in headline_checks(report))
     return headline and report.passed
-
-
-def _duration(value: str) -> float:
-    seconds = float(value)
-    if not 2 <= seconds <= 3600:
-        raise argparse.ArgumentTypeError("must be between 2 and 3600 seconds")
-    return seconds
-
-
-def _workers(value: str) -> int:
-    count = int(value)
-    if not 1 <= count <= 200:
-        raise argparse.ArgumentTypeError("must be between 1 and 200")
-    return count
 
 
 async def _run(
@@ -125,7 +109,7 @@ async def _refreshing(live: Live) -> AsyncIterator[None]:
         live.refresh()
 
 
-def _demo(args: argparse.Namespace) -> int:
+def run_demo(args: argparse.Namespace) -> int:
     output = Output(json_output=args.json)
     settings = settings_from_args(args)
     plot = Path(args.plot) if args.plot is not None else None
@@ -158,60 +142,3 @@ def _demo(args: argparse.Namespace) -> int:
             style="bold green" if passed else "bold red",
         )
     return EXIT_OK if passed else EXIT_FAILED
-
-
-def add_demo_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "demo",
-        help="watch the resilient client survive a seeded storm of faults on an embedded server",
-        description=(
-            "Start a reference server on a free loopback port (temporary SQLite file), run 20 writers "
-            "through one resilient client while a seeded fault schedule plays, keep a subscriber's store, "
-            "and check that no acknowledged create was lost or duplicated and that the store equals the "
-            "server. Exit 0 only when every check holds. Example: pm demo --duration 60 --seed 7"
-        ),
-    )
-    parser.add_argument(
-        "--duration",
-        type=_duration,
-        default=DEFAULT_DURATION_S,
-        metavar="SECONDS",
-        help="seconds of chaos (default: %(default)g)",
-    )
-    parser.add_argument(
-        "--seed", type=int, default=1, help="fault schedule seed: same seed, same faults (default: 1)"
-    )
-    parser.add_argument("--workers", type=_workers, default=20, help="concurrent writers (default: 20)")
-    parser.add_argument(
-        "--plot",
-        metavar="PATH",
-        help="also write a PNG timeline (latency, state, faults); needs: pip install -e '.[plot]'",
-    )
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        default=argparse.SUPPRESS,  # so that ``pm --json demo`` is not reset here
-        help="print the report as JSON instead of tables",
-    )
-    parser.add_argument(
-        "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="show the client's log"
-    )
-    parser.add_argument(
-        "--config",
-        metavar="PATH",
-        default=argparse.SUPPRESS,
-        help="appsettings file (Telemetry, Logging, limits; the demo sets its own server and timings)",
-    )
-    parser.add_argument(
-        "--environment",
-        metavar="NAME",
-        default=argparse.SUPPRESS,
-        help="also layer appsettings.NAME.json (default: $PM_ENVIRONMENT)",
-    )
-    parser.add_argument(
-        "--otel",
-        choices=("none", "console", "otlp"),
-        default=argparse.SUPPRESS,
-        help="telemetry exporter for the demo's clients (default: the settings' Telemetry:Exporter)",
-    )
-    parser.set_defaults(handler=_demo)

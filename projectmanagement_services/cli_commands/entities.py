@@ -16,37 +16,23 @@ from typing import TYPE_CHECKING
 from projectmanagement_core.models import (
     CreateWorkItemRequest,
     UpdateWorkItemRequest,
-    WorkItemType,
 )
 from projectmanagement_core.validation import validate_request
 from projectmanagement_services.cli_commands.addressing import (
     PLANNED,
     ItemNumber,
-    ItemRef,
-    item_ref_argument,
     planned,
     resolve_item,
     resolve_project,
 )
-from projectmanagement_services.cli_commands.arguments import (
-    CLEAR_WORD,
-    clearable_uuid_argument,
-    work_item_type_argument,
-)
 from projectmanagement_services.cli_commands.command_helpers import (
-    Subparsers,
-    add_group,
     require_changes,
     show,
 )
 from projectmanagement_services.cli_commands.entity_options import (
-    add_project_option,
-    add_version_options,
     current_version,
-    example,
 )
 from projectmanagement_services.cli_commands.errors import EXIT_FAILED, CliError
-from projectmanagement_services.cli_commands.global_options import add_client_parser
 from projectmanagement_services.cli_commands.output import (
     Output,
     work_item_table,
@@ -56,7 +42,7 @@ from projectmanagement_services.cli_commands.runner import ClientCall, client_ha
 if TYPE_CHECKING:
     from projectmanagement_services.container import PmContainer
 
-__all__ = ["add_item_commands"]
+__all__ = ["create_item", "delete_item", "list_items", "show_item", "update_item"]
 
 
 # -- work items ----------------------------------------------------------------------------------
@@ -163,88 +149,9 @@ def _items_show(args: argparse.Namespace, output: Output) -> ClientCall:
     return call
 
 
-def _item_fields(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--description", help="free text (markdown as pm-server stores it)")
-    parser.add_argument(
-        "--status",
-        type=str.lower,
-        help="backlog, todo, in_progress, review or done, any case (pm-server cannot store blocked)",
-    )
-    parser.add_argument("--priority", type=str.lower, help="low, medium, high or critical, any case")
-
-
-def add_item_commands(subparsers: Subparsers) -> None:
-    actions = add_group(subparsers, "items", "list, show, create, update and delete work items")
-    parser = add_client_parser(
-        actions,
-        "list",
-        help="list a project's work items",
-        description=example("pm items list --project PM"),
-    )
-    add_project_option(parser)
-    parser.set_defaults(handler=client_handler(_items_list))
-
-    parser = add_client_parser(
-        actions, "show", help="show one work item", description=example("pm items show PM-4")
-    )
-    parser.add_argument("id", type=item_ref_argument, metavar="ITEM", help="its id, or KEY-NUMBER (PM-4)")
-    add_project_option(parser, required=False, help="where to look (default: every project)")
-    parser.set_defaults(handler=client_handler(_items_show))
-
-    parser = add_client_parser(
-        actions,
-        "create",
-        help="create a work item",
-        description=example('pm items create --project PM --title "Fix login" --type Story'),
-    )
-    add_project_option(parser)
-    parser.add_argument("--title", required=True, help="1-200 characters")
-    parser.add_argument(
-        "--type",
-        type=work_item_type_argument,
-        default=WorkItemType.TASK,
-        help="Epic, Story or Task, any case",
-    )
-    parser.add_argument("--parent", type=item_ref_argument, metavar="ITEM", help="parent item: id or PM-3")
-    _item_fields(parser)
-    parser.set_defaults(handler=client_handler(_items_create))
-
-    parser = add_client_parser(
-        actions,
-        "update",
-        help="change fields of a work item",
-        description=example("pm items update PM-4 --status in_progress --assignee none"),
-    )
-    parser.add_argument("id", type=item_ref_argument, metavar="ITEM", help="its id, or KEY-NUMBER (PM-4)")
-    parser.add_argument("--title", help="1-200 characters")
-    _item_fields(parser)
-    clears = f"; '{CLEAR_WORD}' clears it"
-    parser.add_argument("--assignee", type=clearable_uuid_argument, metavar="USER_ID", help="assign" + clears)
-    parser.add_argument(
-        "--sprint", type=clearable_uuid_argument, metavar="SPRINT_ID", help="plan into a sprint" + clears
-    )
-    parser.add_argument(
-        "--parent",
-        type=_clearable_item_argument,
-        metavar="ITEM",
-        help="move under a parent (id or PM-3)" + clears,
-    )
-    parser.add_argument("--points", type=int, help="story points, 0-100")
-    parser.add_argument("--position", type=int, help="order among its siblings, from 0")
-    add_version_options(parser)
-    parser.set_defaults(handler=client_handler(_items_update))
-
-    parser = add_client_parser(
-        actions,
-        "delete",
-        help="delete a work item (soft delete)",
-        description=example("pm items delete PM-4"),
-    )
-    parser.add_argument("id", type=item_ref_argument, metavar="ITEM", help="its id, or KEY-NUMBER (PM-4)")
-    parser.set_defaults(handler=client_handler(_items_delete))
-
-
-def _clearable_item_argument(value: str) -> ItemRef | str:
-    """An item (id or PM-3), or ``none`` for "clear this field"."""
-    cleared = clearable_uuid_argument(value) if value.strip().lower() in (CLEAR_WORD, "") else None
-    return cleared if cleared is not None else item_ref_argument(value)
+#: The handlers of ``pm items ...`` (parsers: ``entity_parsers``).
+list_items = client_handler(_items_list)
+show_item = client_handler(_items_show)
+create_item = client_handler(_items_create)
+update_item = client_handler(_items_update)
+delete_item = client_handler(_items_delete)

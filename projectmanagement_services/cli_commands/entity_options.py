@@ -5,21 +5,30 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
-from projectmanagement_core.models import Sprint, WorkItem
 from projectmanagement_services.cli_commands.addressing import project_ref_argument
 from projectmanagement_services.cli_commands.errors import EXIT_FAILED, CliError
-from projectmanagement_services.resilience.resilient_client import ResilientWebSocketClient
+
+if TYPE_CHECKING:
+    from projectmanagement_services.resilience.resilient_client import ResilientWebSocketClient
 
 __all__ = ["add_project_option", "add_version_options", "current_version", "example"]
 
-_Entity = TypeVar("_Entity", WorkItem, Sprint)
+
+class _Versioned(Protocol):
+    """A work item or a sprint, as far as finding its version goes (no model import for ``--help``)."""
+
+    @property
+    def id(self) -> UUID: ...
+
+    @property
+    def version(self) -> int: ...
 
 
 async def current_version(
-    fetch: Callable[[UUID], Awaitable[list[_Entity]]],
+    fetch: Callable[[UUID], Awaitable[Sequence[_Versioned]]],
     client: ResilientWebSocketClient,
     entity_id: UUID,
     project_id: UUID | None,

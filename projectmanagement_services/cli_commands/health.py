@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
@@ -18,7 +18,6 @@ from projectmanagement_core.exceptions import (
     RequestTimeoutException,
 )
 from projectmanagement_services.cli_commands.errors import EXIT_FAILED, EXIT_OK
-from projectmanagement_services.cli_commands.global_options import add_client_parser
 from projectmanagement_services.cli_commands.output import Output
 from projectmanagement_services.cli_commands.runner import ClientCall, client_handler
 from projectmanagement_services.cli_commands.stats import LatencySummary
@@ -26,25 +25,7 @@ from projectmanagement_services.cli_commands.stats import LatencySummary
 if TYPE_CHECKING:
     from projectmanagement_services.container import PmContainer
 
-__all__ = ["add_health_command"]
-
-
-#: The longest pause between pings: a minute (anything longer is a typo, not a health check).
-_MAX_INTERVAL_S: Final = 60.0
-
-
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
-
-
-def _non_negative_float(value: str) -> float:
-    number = float(value)
-    if not 0 <= number <= _MAX_INTERVAL_S:  # also refuses nan and inf (a wait that never ends)
-        raise argparse.ArgumentTypeError(f"must be between 0 and {_MAX_INTERVAL_S:g} seconds")
-    return number
+__all__ = ["check_health"]
 
 
 def _ms(seconds: float) -> str:
@@ -116,21 +97,5 @@ def _table(
     return table
 
 
-def add_health_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = add_client_parser(
-        subparsers,
-        "health",
-        help="ping the server and print round-trip statistics and quality",
-        description="Ping the server and print round-trip statistics and quality. "
-        "Example: pm health --count 20 --interval 0.1 --server-url ws://127.0.0.1:8000/ws",
-    )
-    parser.add_argument(
-        "--count", type=_positive_int, default=10, help="pings to send (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--interval",
-        type=_non_negative_float,
-        default=0.2,
-        help="seconds between pings (default: %(default)s)",
-    )
-    parser.set_defaults(handler=client_handler(_health, needs_identity=False))
+#: The handler of ``pm health`` (parser: ``tool_parsers``); the answer is the same for every user.
+check_health = client_handler(_health, needs_identity=False)

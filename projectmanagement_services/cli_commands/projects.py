@@ -14,15 +14,11 @@ from uuid import UUID
 
 from projectmanagement_core.models import CreateProjectRequest, ProjectStatus, UpdateProjectRequest
 from projectmanagement_core.validation import validate_request
-from projectmanagement_services.cli_commands.arguments import project_status_argument, uuid_argument
 from projectmanagement_services.cli_commands.command_helpers import (
-    Subparsers,
-    add_group,
     require_changes,
     show,
 )
 from projectmanagement_services.cli_commands.errors import EXIT_FAILED, EXIT_USAGE, CliError
-from projectmanagement_services.cli_commands.global_options import add_client_parser
 from projectmanagement_services.cli_commands.output import Output, project_table
 from projectmanagement_services.cli_commands.runner import ClientCall, client_handler
 from projectmanagement_services.resilience.resilient_client import ResilientWebSocketClient
@@ -30,7 +26,7 @@ from projectmanagement_services.resilience.resilient_client import ResilientWebS
 if TYPE_CHECKING:
     from projectmanagement_services.container import PmContainer
 
-__all__ = ["add_project_commands"]
+__all__ = ["create_project", "delete_project", "list_projects", "update_project"]
 
 
 async def _current_version(client: ResilientWebSocketClient, project_id: UUID) -> int:
@@ -97,54 +93,8 @@ def _projects_delete(args: argparse.Namespace, output: Output) -> ClientCall:
     return call
 
 
-def _version_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--version",
-        type=int,
-        help="expected version (optimistic concurrency); default: read the current one first",
-    )
-
-
-def add_project_commands(subparsers: Subparsers) -> None:
-    actions = add_group(subparsers, "projects", "list, create, update and delete projects")
-    parser = add_client_parser(
-        actions,
-        "list",
-        help="list every live project, by title",
-        description="Example: pm projects list --json",
-    )
-    parser.set_defaults(handler=client_handler(_projects_list))
-
-    parser = add_client_parser(
-        actions,
-        "create",
-        help="create a project (you become its admin)",
-        description='Example: pm projects create --key PM --title "Project management"',
-    )
-    parser.add_argument("--key", required=True, help="2-20 of A-Z, a-z, 0-9, _ (stored upper case), e.g. PM")
-    parser.add_argument("--title", required=True, help="1-200 characters")
-    parser.add_argument("--description", help="free text")
-    parser.set_defaults(handler=client_handler(_projects_create))
-
-    parser = add_client_parser(
-        actions,
-        "update",
-        help="change the title, description or status of a project",
-        description="Example: pm projects update PROJECT_ID --status archived",
-    )
-    parser.add_argument("id", type=uuid_argument, metavar="ID", help="the project's id (pm projects list)")
-    parser.add_argument("--title", help="1-200 characters")
-    parser.add_argument("--description", help="free text")
-    parser.add_argument("--status", type=project_status_argument, help="Active or Archived")
-    _version_option(parser)
-    parser.set_defaults(handler=client_handler(_projects_update))
-
-    parser = add_client_parser(
-        actions,
-        "delete",
-        help="delete a project without work items (soft delete)",
-        description="Example: pm projects delete PROJECT_ID",
-    )
-    parser.add_argument("id", type=uuid_argument, metavar="ID", help="the project's id (pm projects list)")
-    _version_option(parser)
-    parser.set_defaults(handler=client_handler(_projects_delete))
+#: The handlers of ``pm projects ...`` (parsers: ``entity_parsers``).
+list_projects = client_handler(_projects_list)
+create_project = client_handler(_projects_create)
+update_project = client_handler(_projects_update)
+delete_project = client_handler(_projects_delete)

@@ -13,8 +13,9 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from projectmanagement_services.cli_commands.errors import CliError, describe_failure
-from projectmanagement_services.cli_commands.global_options import settings_from_args
+from projectmanagement_services.cli_commands.command_settings import settings_from_args
+from projectmanagement_services.cli_commands.errors import CliError
+from projectmanagement_services.cli_commands.failures import describe_failure
 from projectmanagement_services.cli_commands.identity import require_identity
 from projectmanagement_services.cli_commands.output import Output
 from projectmanagement_services.cli_commands.session import configure_logging, connected

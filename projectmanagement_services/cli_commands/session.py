@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from projectmanagement_core.exceptions import ConnectionException
-from projectmanagement_services.cli_commands.errors import connect_failure
+from projectmanagement_services.cli_commands.failures import connect_failure
 from projectmanagement_services.settings import AppSettings
 
 if TYPE_CHECKING:

@@ -14,24 +14,13 @@ from projectmanagement_services.cli_commands.addressing import (
     planned,
     resolve_project,
 )
-from projectmanagement_services.cli_commands.arguments import (
-    date_argument,
-    sprint_status_argument,
-    uuid_argument,
-)
 from projectmanagement_services.cli_commands.command_helpers import (
-    Subparsers,
-    add_group,
     require_changes,
     show,
 )
 from projectmanagement_services.cli_commands.entity_options import (
-    add_project_option,
-    add_version_options,
     current_version,
-    example,
 )
-from projectmanagement_services.cli_commands.global_options import add_client_parser
 from projectmanagement_services.cli_commands.output import (
     Output,
     sprint_table,
@@ -41,7 +30,7 @@ from projectmanagement_services.cli_commands.runner import ClientCall, client_ha
 if TYPE_CHECKING:
     from projectmanagement_services.container import PmContainer
 
-__all__ = ["add_sprint_commands"]
+__all__ = ["create_sprint", "delete_sprint", "list_sprints", "update_sprint"]
 
 
 def _sprints_list(args: argparse.Namespace, output: Output) -> ClientCall:
@@ -108,53 +97,8 @@ def _sprints_delete(args: argparse.Namespace, output: Output) -> ClientCall:
     return call
 
 
-def add_sprint_commands(subparsers: Subparsers) -> None:
-    actions = add_group(subparsers, "sprints", "list, create, update and delete sprints")
-    parser = add_client_parser(
-        actions, "list", help="list a project's sprints", description=example("pm sprints list --project PM")
-    )
-    add_project_option(parser)
-    parser.set_defaults(handler=client_handler(_sprints_list))
-
-    parser = add_client_parser(
-        actions,
-        "create",
-        help="create a sprint",
-        description=example("pm sprints create --project PM --name S1 --start 2025-01-06 --end 2025-01-20"),
-    )
-    add_project_option(parser)
-    parser.add_argument("--name", required=True, help="1-100 characters")
-    parser.add_argument("--start", required=True, type=date_argument, help="e.g. 2025-01-06 (UTC)")
-    parser.add_argument("--end", required=True, type=date_argument, help="after --start")
-    parser.add_argument("--goal", help="what the sprint is for")
-    parser.set_defaults(handler=client_handler(_sprints_create))
-
-    parser = add_client_parser(
-        actions,
-        "update",
-        help="change fields of a sprint (or start/complete it)",
-        description=example("pm sprints update SPRINT_ID --status active"),
-    )
-    parser.add_argument(
-        "id", type=uuid_argument, metavar="SPRINT_ID", help="the sprint's id (pm sprints list)"
-    )
-    parser.add_argument("--name", help="1-100 characters")
-    parser.add_argument("--goal", help="what the sprint is for")
-    parser.add_argument("--start", type=date_argument, help="e.g. 2025-01-06 (UTC)")
-    parser.add_argument("--end", type=date_argument, help="after --start")
-    parser.add_argument(
-        "--status", type=sprint_status_argument, help="Planned, Active, Completed or Cancelled, any case"
-    )
-    add_version_options(parser)
-    parser.set_defaults(handler=client_handler(_sprints_update))
-
-    parser = add_client_parser(
-        actions,
-        "delete",
-        help="delete a sprint (soft delete; pm-server refuses a completed one)",
-        description=example("pm sprints delete SPRINT_ID"),
-    )
-    parser.add_argument(
-        "id", type=uuid_argument, metavar="SPRINT_ID", help="the sprint's id (pm sprints list)"
-    )
-    parser.set_defaults(handler=client_handler(_sprints_delete))
+#: The handlers of ``pm sprints ...`` (parsers: ``entity_parsers``).
+list_sprints = client_handler(_sprints_list)
+create_sprint = client_handler(_sprints_create)
+update_sprint = client_handler(_sprints_update)
+delete_sprint = client_handler(_sprints_delete)

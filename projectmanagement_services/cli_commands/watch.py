@@ -34,9 +34,8 @@ from projectmanagement_core.models import (
     Sprint,
     WorkItem,
 )
-from projectmanagement_services.cli_commands.addressing import project_ref_argument, resolve_project
+from projectmanagement_services.cli_commands.addressing import resolve_project
 from projectmanagement_services.cli_commands.errors import EXIT_OK, EXIT_UNREACHABLE, CliError
-from projectmanagement_services.cli_commands.global_options import add_client_parser
 from projectmanagement_services.cli_commands.output import Output
 from projectmanagement_services.cli_commands.runner import ClientCall, client_handler
 from projectmanagement_services.resilience.reconnection_service import ReconnectionResult, ReconnectScheduled
@@ -44,7 +43,7 @@ from projectmanagement_services.resilience.reconnection_service import Reconnect
 if TYPE_CHECKING:
     from projectmanagement_services.container import PmContainer
 
-__all__ = ["EventPrinter", "add_watch_command", "stop_on_signals"]
+__all__ = ["EventPrinter", "stop_on_signals", "watch_project"]
 
 #: Fields shown as ``old -> new`` when an entity changes.
 _WORK_ITEM_FIELDS: Final = (
@@ -271,19 +270,5 @@ def _watch(args: argparse.Namespace, output: Output) -> ClientCall:
     return call
 
 
-def add_watch_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = add_client_parser(
-        subparsers,
-        "watch",
-        help="print a project's changes as they happen, through reconnects (Ctrl-C stops, exit 0)",
-        description="Print a project's changes as they happen, through reconnects (Ctrl-C stops, exit 0). "
-        "Example: pm watch --project PM",
-    )
-    parser.add_argument(
-        "--project",
-        required=True,
-        type=project_ref_argument,
-        metavar="ID|KEY",
-        help="the project: its id or key",
-    )
-    parser.set_defaults(handler=client_handler(_watch))
+#: The handler of ``pm watch`` (parser: ``tool_parsers``).
+watch_project = client_handler(_watch)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
+    "DEFAULT_DESKTOP_USER_ID",
     "DEFAULT_HANDLER_TIMEOUT",
     "DEFAULT_MAX_CONNECTIONS",
     "MAX_FRAME_BYTES",
@@ -20,6 +21,9 @@ __all__ = [
     "check_max_connections",
 ]
 
+#: pm-config's ``auth.desktop_user_id`` default: not a UUID, so every connection gets a random one
+#: (``identity``). Here, beside the other defaults, so that ``pm serve``'s flags import no websockets.
+DEFAULT_DESKTOP_USER_ID: Final = "local-user"
 #: pm-config ``server.max_connections`` (range 1-100000): beyond it a handshake gets HTTP 503.
 DEFAULT_MAX_CONNECTIONS: Final = 10_000
 MAX_MAX_CONNECTIONS: Final = 100_000

@@ -21,6 +21,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from websockets.datastructures import Headers, MultipleValuesError
 
+from projectmanagement_services.testing.connection_limits import DEFAULT_DESKTOP_USER_ID
+
 __all__ = [
     "DEFAULT_DESKTOP_USER_ID",
     "bearer_token",
@@ -28,9 +30,6 @@ __all__ = [
     "parse_upstream_uuid",
     "user_uuid",
 ]
-
-#: pm-config's ``auth.desktop_user_id`` default: not a UUID, so every connection gets a random one.
-DEFAULT_DESKTOP_USER_ID: Final = "local-user"
 
 _HEX: Final = "[0-9a-fA-F]"
 _HYPHENATED: Final = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"

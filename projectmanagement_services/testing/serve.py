@@ -11,15 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from projectmanagement_services.testing.connection_limits import (
-    DEFAULT_HANDLER_TIMEOUT,
-    DEFAULT_MAX_CONNECTIONS,
-    MIN_JWT_SECRET_LENGTH,
-    check_handler_timeout,
-    check_max_connections,
-)
-from projectmanagement_services.testing.identity import DEFAULT_DESKTOP_USER_ID
+from projectmanagement_services.testing.connection_limits import MIN_JWT_SECRET_LENGTH
 from projectmanagement_services.testing.rate_limit import PM_SERVER_RATE_LIMIT, RateLimit
+from projectmanagement_services.testing.serve_arguments import add_connection_arguments
 from projectmanagement_services.testing.server import PmTestServer
 from projectmanagement_services.testing.server_breaker import ServerBreakerSettings
 
@@ -76,50 +70,6 @@ async def serve(
             loop.remove_signal_handler(sig)
 
 
-def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
-    """``pm serve``'s flags for pm-server's connection rules (defaults are pm-server's)."""
-    group = parser.add_argument_group("connection rules (as pm-server)")
-    group.add_argument(
-        "--max-connections",
-        type=_optional(int, check_max_connections),
-        default=DEFAULT_MAX_CONNECTIONS,
-        metavar="N|none",
-        help="open connections beyond which a handshake gets HTTP 503 (default: %(default)s)",
-    )
-    group.add_argument(
-        "--handler-timeout",
-        type=_optional(float, check_handler_timeout),
-        default=DEFAULT_HANDLER_TIMEOUT,
-        metavar="SECONDS|none",
-        help="answer TIMEOUT when a request takes longer (default: %(default)s)",
-    )
-    group.add_argument(
-        "--no-server-breaker",
-        action="store_true",
-        help="turn off pm-server's own circuit breaker (on by default, stuck open once tripped, as upstream)",
-    )
-    auth = group.add_mutually_exclusive_group()
-    auth.add_argument(
-        "--jwt-secret",
-        default=None,
-        metavar="SECRET",
-        help="pm-server's auth: require an HS256 JWT signed with SECRET (>= 32 characters); sub is the user",
-    )
-    auth.add_argument(
-        "--jwt-public-key",
-        type=Path,
-        default=None,
-        metavar="PEM_FILE",
-        help="pm-server's auth with RS256 JWTs checked against this public key",
-    )
-    group.add_argument(
-        "--desktop-user-id",
-        default=DEFAULT_DESKTOP_USER_ID,
-        help="without auth, the user of a connection that sends no ?user_id= (default: %(default)s, "
-        "not a UUID: a random user per connection)",
-    )
-
-
 def connection_options(args: argparse.Namespace) -> dict[str, Any]:
     """The :class:`PmTestServer` keywords of the flags added by :func:`add_connection_arguments`."""
     public_key = args.jwt_public_key.read_text() if args.jwt_public_key is not None else None
@@ -135,16 +85,3 @@ def connection_options(args: argparse.Namespace) -> dict[str, Any]:
         "jwt_public_key": public_key,
         "desktop_user_id": args.desktop_user_id,
     }
-
-
-def _optional(kind: Callable[[str], Any], check: Callable[[Any], Any]) -> Callable[[str], Any]:
-    """An argparse type that reads ``none`` as None (the setting turned off) and checks the range."""
-
-    def parse(text: str) -> Any:
-        try:
-            return check(None if text.strip().lower() == "none" else kind(text))
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from exc
-
-    parse.__name__ = kind.__name__
-    return parse

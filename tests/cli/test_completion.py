@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -63,3 +65,19 @@ def test_without_the_shell_asking_pm_runs_as_usual() -> None:
     )
     assert result.returncode == 0
     assert result.stdout.startswith("pm ")
+
+
+def test_the_console_script_carries_argcomplete_s_global_marker() -> None:
+    """``activate-global-python-argcomplete`` completes a console script only when its entry module
+    starts with the ``PYTHON_ARGCOMPLETE_OK`` marker; argcomplete's own check says whether it does."""
+    script = Path(sys.executable).with_name("pm")
+    if not script.is_file():
+        pytest.skip("no pm console script beside this interpreter (not pip-installed)")
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore", "-m", "argcomplete._check_console_script", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr

@@ -13,12 +13,20 @@ import textwrap
 
 import pytest
 
-#: Modules that ``import projectmanagement_services`` must not load (issue 15, cold start).
+#: Modules that ``import projectmanagement_services`` (or ``projectmanagement_core``) must not load
+#: (issue 15, cold start); ``importlib.metadata`` is read for ``__version__`` on first access only.
 HEAVY = (
+    "pydantic",
+    "pydantic_core",
     "pydantic_settings",
     "dependency_injector",
     "rich",
-    "opentelemetry.sdk",
+    "websockets",
+    "opentelemetry",
+    "google.protobuf",
+    "importlib.metadata",
+    "projectmanagement_core.models",
+    "projectmanagement_core.exceptions",
     "projectmanagement_services.testing",
     "projectmanagement_services.container",
 )
@@ -47,6 +55,30 @@ def test_importing_the_package_loads_no_heavy_dependency() -> None:
         """
     )
     assert result == []
+
+
+def test_importing_the_core_package_loads_no_model() -> None:
+    result = run_fresh(
+        f"""
+        import json, sys
+        import projectmanagement_core
+        heavy = {HEAVY!r}
+        print(json.dumps(sorted(m for m in sys.modules if m in heavy or m.startswith(tuple(h + "." for h in heavy)))))
+        """
+    )
+    assert result == []
+
+
+def test_every_core_exported_name_resolves_in_a_fresh_process() -> None:
+    result = run_fresh(
+        """
+        import json
+        import projectmanagement_core as pkg
+        missing = [name for name in pkg.__all__ if getattr(pkg, name, None) is None]
+        print(json.dumps({"missing": missing, "dir": sorted(set(pkg.__all__) - set(dir(pkg)))}))
+        """
+    )
+    assert result == {"missing": [], "dir": []}
 
 
 def test_every_exported_name_resolves_in_a_fresh_process() -> None:
@@ -103,7 +135,7 @@ def test_subpackages_resolve_every_exported_name_lazily() -> None:
         """
         import json, sys, importlib
         missing = []
-        for name in ("resilience", "websocket", "state", "demo", "testing"):
+        for name in ("resilience", "websocket", "state", "demo", "testing", "cli_commands"):
             package = importlib.import_module("projectmanagement_services." + name)
             missing += [f"{name}.{attr}" for attr in package.__all__ if getattr(package, attr, None) is None]
         print(json.dumps(missing))
