@@ -67,6 +67,11 @@ class TimeSlicer:
         #: How many times this run gave the loop back (for tests and benchmarks).
         self.yields = 0
 
+    @property
+    def batch_size(self) -> int:
+        """Items between clock checks."""
+        return self._batch
+
     def batches(self, items: Iterable[T]) -> Iterator[list[T]]:
         """``items`` cut into this slicer's batch size."""
         return batched(items, self._batch)
