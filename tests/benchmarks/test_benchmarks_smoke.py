@@ -24,6 +24,7 @@ SCRIPTS = {
     "client_throughput.py": ("Throughput, operations per second", 90),
     "recovery.py": ("Recovery: server back", 60),
     "chaos_soak.py": ("Chaos soak: correctness checks", 90),
+    "resync_landing.py": ("project: client CPU and longest loop stall", 90),
 }
 
 
