@@ -4,8 +4,12 @@ A resync of a 10,000-item project converts and lands 10,000 entities: about 100-
 one go with eager models, during which every other task of the host application (its UI, its
 timers, the client's own heartbeat and read loop) waits. The work is cut into small batches; after
 a batch, once ``budget_seconds`` have passed since the loop last ran, the slicer awaits ``pause``
-(one loop iteration by default). Checking the clock once a batch, not once an item, keeps the
-bookkeeping below 1 % of the work it slices.
+(two loop turns by default, see ``_let_others_run``). Checking the clock once a batch, not once an
+item, keeps the bookkeeping below 1 % of the work it slices.
+
+The first checkpoint of a run always yields: whatever ran before the run in the same turn of the
+loop (the parse of the frame that brought the list, the previous stage of a resync) is unknown to
+the slicer, so it assumes the budget used up rather than add its own slice to it.
 
 Clock and pause are injected, so tests decide exactly when a yield happens.
 """
@@ -13,6 +17,7 @@ Clock and pause are injected, so tests decide exactly when a yield happens.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from itertools import islice
@@ -28,7 +33,11 @@ DEFAULT_SLICE_SECONDS: Final = 0.005
 DEFAULT_BATCH: Final = 64
 
 
-async def _one_loop_iteration() -> None:
+async def _let_others_run() -> None:
+    """Two loop turns. A task resumed after ``sleep(0)`` runs before the timers and I/O callbacks
+    that fell due during its slice (the loop queues those behind it), so one turn would only let
+    them run after the next slice, doubling the stall; the second turn lets them run first."""
+    await asyncio.sleep(0)
     await asyncio.sleep(0)
 
 
@@ -42,7 +51,8 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
 class TimeSlicer:
     """One run of sliced work: ``for batch in slicer.batches(items): work(batch); await slicer.checkpoint()``.
 
-    Make one per run: the budget counts from construction (or the last yield).
+    Make one per run: the first checkpoint yields, later ones once the budget since the last yield
+    is used up.
     """
 
     __slots__ = ("_batch", "_budget", "_clock", "_pause", "_since", "yields")
@@ -53,7 +63,7 @@ class TimeSlicer:
         *,
         batch: int = DEFAULT_BATCH,
         clock: Callable[[], float] = time.perf_counter,
-        pause: Callable[[], Awaitable[None]] = _one_loop_iteration,
+        pause: Callable[[], Awaitable[None]] = _let_others_run,
     ) -> None:
         if budget_seconds < 0:
             raise ValueError(f"budget_seconds must be >= 0, got {budget_seconds}")
@@ -63,7 +73,7 @@ class TimeSlicer:
         self._batch = batch
         self._clock = clock
         self._pause = pause
-        self._since = clock()
+        self._since = -math.inf  # as if a full slice had run already (see the module docstring)
         #: How many times this run gave the loop back (for tests and benchmarks).
         self.yields = 0
 
@@ -79,6 +89,10 @@ class TimeSlicer:
     async def checkpoint(self) -> None:
         """Give the loop back if this slice has used up its budget; otherwise return at once."""
         if self._clock() - self._since >= self._budget:
-            await self._pause()
-            self.yields += 1
-            self._since = self._clock()
+            await self.pause()
+
+    async def pause(self) -> None:
+        """Give the loop back now (before a step that cannot be sliced), and start a new slice."""
+        await self._pause()
+        self.yields += 1
+        self._since = self._clock()

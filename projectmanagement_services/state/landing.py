@@ -83,7 +83,12 @@ async def land(
         for batch in slicer.batches(entities):
             landing.apply(batch)
             await slicer.checkpoint()
+        if slicer.yields:
+            await slicer.pause()  # the final step (a scan of every entity held) gets a slice of its own
     except BaseException:
         landing.abandon()
         raise
-    return landing.finish()
+    changes = landing.finish()
+    if slicer.yields:
+        await slicer.pause()  # and so does what the caller does next (load_project's sorted read)
+    return changes

@@ -28,21 +28,32 @@ def test_batched_cuts_items_into_lists_of_the_size_with_a_shorter_last_one() -> 
     assert list(batched([], 3)) == []
 
 
-async def test_no_yield_until_the_budget_is_used_up_then_one_and_the_budget_starts_over() -> None:
+async def test_the_first_checkpoint_yields_then_only_once_the_budget_is_used_up() -> None:
     clock, pauses = Clock(), Pauses()
     slicer = TimeSlicer(0.005, clock=clock, pause=pauses)
+    await slicer.checkpoint()  # what ran before the run in this loop turn is unknown: yield first
+    assert (pauses.count, slicer.yields) == (1, 1)
     clock.now += 0.004
     await slicer.checkpoint()
-    assert (pauses.count, slicer.yields) == (0, 0)
+    assert (pauses.count, slicer.yields) == (1, 1)
     clock.now += 0.001
     await slicer.checkpoint()
-    assert (pauses.count, slicer.yields) == (1, 1)
+    assert (pauses.count, slicer.yields) == (2, 2)
     clock.now += 0.004  # counted from the yield, not from the start
     await slicer.checkpoint()
-    assert pauses.count == 1
+    assert pauses.count == 2
     clock.now += 0.002
     await slicer.checkpoint()
-    assert pauses.count == 2
+    assert pauses.count == 3
+
+
+async def test_pause_yields_at_once_and_starts_a_new_slice() -> None:
+    clock, pauses = Clock(), Pauses()
+    slicer = TimeSlicer(0.005, clock=clock, pause=pauses)
+    await slicer.pause()
+    clock.now += 0.004
+    await slicer.checkpoint()
+    assert (pauses.count, slicer.yields) == (1, 1)
 
 
 async def test_a_zero_budget_yields_at_every_checkpoint() -> None:

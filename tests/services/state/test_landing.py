@@ -65,7 +65,7 @@ async def test_a_list_landed_in_batches_gives_the_changes_and_state_of_landing_i
         sliced, PROJECT, listed, fresh_since=sliced.mark(), source="resync", slicer=slicer(pause)
     )
 
-    assert pause.count == 4  # 10 items in batches of 3
+    assert pause.count == 6  # after each of the 4 batches (10 items by 3), before and after the final scan
     assert changes == expected
     assert len([c for c in changes if c.kind is ChangeKind.REMOVED]) == 2  # what the list lacked
     assert sorted(sliced.select(lambda _: True), key=lambda i: i.position) == listed
