@@ -38,6 +38,7 @@ from opentelemetry.trace import Status, StatusCode
 from projectmanagement_core.exceptions import (
     ConnectionException,
     RateLimitClosedException,
+    ResponseTooLargeException,
     ServerRejectedException,
 )
 from projectmanagement_core.interfaces import IWebSocketClient
@@ -413,7 +414,10 @@ class ReconnectionService:
         return rejected
 
     async def _fetch(self, project_id: UUID) -> ProjectSnapshot | None:
-        """The full lists of one project, or None when the server refuses them (not transient)."""
+        """The full lists of one project, or None when the server refuses them (not transient) or
+        a list exceeds MaxMessageSize (pm-server sends a project's list in one frame of any size:
+        asking again would get the same answer, and failing the attempt would end, after
+        MaxAttempts, in disconnecting a client whose connection is fine)."""
         as_of = datetime.now(UTC)  # a timestamp, not a duration: the wall clock is right here
         try:
             work_items = await self._client.get_work_items(project_id)
@@ -422,6 +426,9 @@ class ReconnectionService:
             if exc.is_transient:
                 raise
             _log.warning("resync of project %s refused: %s", project_id, exc.code)
+            return None
+        except ResponseTooLargeException as exc:
+            _log.error("resync of project %s skipped, raise %s: %s", project_id, exc.OPTION, exc)
             return None
         return ProjectSnapshot(
             project_id=project_id, work_items=tuple(work_items), sprints=tuple(sprints), as_of=as_of

@@ -8,7 +8,8 @@ from uuid import uuid4
 
 import pytest
 
-from projectmanagement_core.models import ProjectSnapshot
+from projectmanagement_core.exceptions import ResponseTooLargeException
+from projectmanagement_core.models import ConnectionState, ProjectSnapshot
 from projectmanagement_services.state import WorkItemStore
 
 from .fake_client import make_work_item
@@ -136,3 +137,24 @@ async def test_a_store_lands_resyncs_through_the_service_until_it_is_closed() ->
     client.drop()
     await finish(service)
     assert [i.title for i in store.get_by_project(project)] == ["a"]
+
+
+async def test_a_list_too_large_for_max_message_size_skips_that_project_and_keeps_the_connection(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client = await connected_client()
+    service = make_service(client, FakeTime(), max_attempts=2)
+    events = Recorder(service)
+    big, small = uuid4(), uuid4()
+    service.track_subscription([big, small])
+    client.script("get_work_items", ResponseTooLargeException("GetWorkItems", 2_758_689, 1_048_576))
+
+    client.drop()
+    with caplog.at_level(logging.ERROR):
+        await finish(service)
+
+    assert events.reconnected[0].attempts == 1  # not retried: the same list would be as large
+    assert events.reconnected[0].resynced_projects == (small,)
+    assert events.failed == []
+    assert client.state is ConnectionState.CONNECTED
+    assert "MaxMessageSize" in caplog.text
