@@ -267,7 +267,11 @@ class VersionedEntityMap(Generic[E]):
         """Make a full server list the truth for one project, at once (see ``begin_landing``)."""
         with self._lock:
             landing = self.begin_landing(project_id, fresh_since=fresh_since, source=source)
-            landing.apply(entities)
+            try:
+                landing.apply(entities)
+            except BaseException:
+                landing.abandon()  # never leave broadcasts held behind a landing that failed
+                raise
             return landing.finish()
 
     def begin_landing(self, project_id: UUID, *, fresh_since: int, source: str) -> ProjectLanding[E]:

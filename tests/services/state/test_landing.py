@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from uuid import UUID, uuid4
 
 import pytest
@@ -168,3 +168,17 @@ def test_replace_project_at_once_is_unchanged_for_callers() -> None:
     assert [c.kind for c in changes] == [ChangeKind.ADDED] * 4
     ids: set[UUID] = {i.id for i in entities.select(lambda _: True)}
     assert ids == {i.id for i in listed}
+
+
+def test_a_list_that_fails_to_land_at_once_does_not_leave_broadcasts_held() -> None:
+    entities: VersionedEntityMap[WorkItem] = VersionedEntityMap("test")
+
+    def broken_list() -> Iterator[WorkItem]:
+        yield make_item(project_id=PROJECT)
+        raise ValueError("a list that breaks while it is read")
+
+    with pytest.raises(ValueError, match="breaks"):
+        entities.replace_project(PROJECT, broken_list(), fresh_since=0, source="resync")
+    news = make_item(project_id=PROJECT)
+    assert entities.apply_broadcast(news) is not None
+    assert entities.get(news.id) == news
