@@ -7,7 +7,9 @@ before each attempt (``backoff.compute_delay``: InitialDelay doubling by Backoff
 0-25 % upward jitter, never above MaxDelay), and after a successful connect re-sends every
 tracked subscription (subscriptions live on the connection and die with it) and fetches the full
 work-item and sprint lists of each subscribed project. pm-server ignores ``since_timestamp``, so the
-full list is the whole truth: the stores replace their copy with it and derive what changed.
+full list is the whole truth: the stores replace their copy with it and derive what changed. The
+stores register as *landers* (``add_lander``): each snapshot is awaited through them, so they land
+it in slices that hand the event loop back, and only then raised on ``on_resynced``.
 
 pm-server rate-limits every frame (a burst, then one per period), so the re-subscribe and resync
 run inside ``unbounded_rate_limit_wait()``: a resync larger than the fresh connection's burst paces
@@ -25,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -36,6 +38,7 @@ from opentelemetry.trace import Status, StatusCode
 from projectmanagement_core.exceptions import (
     ConnectionException,
     RateLimitClosedException,
+    ResponseTooLargeException,
     ServerRejectedException,
 )
 from projectmanagement_core.interfaces import IWebSocketClient
@@ -166,7 +169,22 @@ class ReconnectionService:
         self._closed = False
         self._step = 0  # attempts into the backoff schedule; survives outages until a stable connection
         self._connected_at: float | None = None
+        self._landers: tuple[Callable[[ProjectSnapshot], Awaitable[object]], ...] = ()
         client.on_state_changed.subscribe(self._on_state_changed)
+
+    # -- landers ---------------------------------------------------------------------------------
+    def add_lander(self, lander: Callable[[ProjectSnapshot], Awaitable[object]]) -> None:
+        """Await ``lander(snapshot)`` for every resynced project before raising ``on_resynced``.
+
+        A store lands a 10,000-item snapshot in slices that hand the loop back; as a plain
+        ``on_resynced`` handler it could only land it in one go. A lander that raises is logged
+        and does not fail the reconnect; its cancellation (the loop's) propagates.
+        """
+        self._landers = (*self._landers, lander)
+
+    def remove_lander(self, lander: Callable[[ProjectSnapshot], Awaitable[object]]) -> None:
+        """Stop awaiting ``lander``; one not added is ignored."""
+        self._landers = tuple(x for x in self._landers if x != lander)
 
     # -- tracking --------------------------------------------------------------------------------
     def track_subscription(self, project_ids: Iterable[UUID], sprint_ids: Iterable[UUID] = ()) -> None:
@@ -354,7 +372,12 @@ class ReconnectionService:
             snapshots = [await self._fetch(project_id) for project_id in accepted]
         snapshots_kept = tuple(s for s in snapshots if s is not None)
         for snapshot in snapshots_kept:
+            await self._land(snapshot)
             self.on_resynced.emit(snapshot)
+        if self._client.state is not ConnectionState.CONNECTED:
+            # Dropped while the stores landed (they hand the loop back): the drop found this loop
+            # running and started none, so this attempt must not end it.
+            raise ConnectionException("the connection dropped while the resync landed")
         return ReconnectionResult(
             attempts=attempt,
             resubscribed=len(tracked) - len(rejected),
@@ -391,7 +414,10 @@ class ReconnectionService:
         return rejected
 
     async def _fetch(self, project_id: UUID) -> ProjectSnapshot | None:
-        """The full lists of one project, or None when the server refuses them (not transient)."""
+        """The full lists of one project, or None when the server refuses them (not transient) or
+        a list exceeds MaxMessageSize (pm-server sends a project's list in one frame of any size:
+        asking again would get the same answer, and failing the attempt would end, after
+        MaxAttempts, in disconnecting a client whose connection is fine)."""
         as_of = datetime.now(UTC)  # a timestamp, not a duration: the wall clock is right here
         try:
             work_items = await self._client.get_work_items(project_id)
@@ -401,9 +427,19 @@ class ReconnectionService:
                 raise
             _log.warning("resync of project %s refused: %s", project_id, exc.code)
             return None
+        except ResponseTooLargeException as exc:
+            _log.error("resync of project %s skipped, raise %s: %s", project_id, exc.OPTION, exc)
+            return None
         return ProjectSnapshot(
             project_id=project_id, work_items=tuple(work_items), sprints=tuple(sprints), as_of=as_of
         )
+
+    async def _land(self, snapshot: ProjectSnapshot) -> None:
+        for lander in self._landers:
+            try:
+                await lander(snapshot)
+            except Exception:
+                _log.exception("lander %r failed on the resync of project %s", lander, snapshot.project_id)
 
     @staticmethod
     def _failure(attempts: int, last_error: BaseException | None) -> ConnectionException:

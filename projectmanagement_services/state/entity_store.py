@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast, runtime_checkable
 from uuid import UUID
 
 from projectmanagement_core.exceptions import (
@@ -33,14 +33,16 @@ from projectmanagement_core.models import (
 )
 from projectmanagement_services.events import Event
 from projectmanagement_services.resilience.idempotency import CreateAttempts
+from projectmanagement_services.slicing import TimeSlicer
 from projectmanagement_services.state.keyed_locks import KeyedLocks
+from projectmanagement_services.state.landing import land
 from projectmanagement_services.state.versioned_map import (
     PendingWrite,
     VersionedEntity,
     VersionedEntityMap,
 )
 
-__all__ = ["EntityStore", "ResyncSource"]
+__all__ = ["EntityStore", "LandingResyncSource", "ResyncSource", "SnapshotLander"]
 
 E = TypeVar("E", bound=VersionedEntity)
 T = TypeVar("T")
@@ -53,11 +55,28 @@ class ResyncSource(Protocol):
     def on_resynced(self) -> IEvent[ProjectSnapshot]: ...
 
 
+#: An async consumer of a snapshot: the source awaits it before announcing the snapshot.
+SnapshotLander = Callable[[ProjectSnapshot], Awaitable[object]]
+
+
+@runtime_checkable
+class LandingResyncSource(ResyncSource, Protocol):
+    """A resync source that awaits the stores' landing (in slices) before raising ``on_resynced``."""
+
+    def add_lander(self, lander: SnapshotLander) -> None: ...
+
+    def remove_lander(self, lander: SnapshotLander) -> None: ...
+
+
 class EntityStore(ABC, Generic[E]):
     """The shared half of a store over one kind of versioned entity."""
 
-    def __init__(self, client: IWebSocketClient, name: str) -> None:
+    def __init__(
+        self, client: IWebSocketClient, name: str, *, slicer: Callable[[], TimeSlicer] = TimeSlicer
+    ) -> None:
         self._client = client
+        self._new_slicer = slicer
+        self._landers: list[tuple[LandingResyncSource, SnapshotLander]] = []
         self._entities: VersionedEntityMap[E] = VersionedEntityMap(name)
         self._write_locks: KeyedLocks[UUID] = KeyedLocks()
         self._update_not_applied: Event[UpdateNotAppliedException] = Event(f"{name}.on_update_not_applied")
@@ -95,14 +114,22 @@ class EntityStore(ABC, Generic[E]):
 
     # -- lifecycle ---------------------------------------------------------------------------
     def attach_resync(self, source: ResyncSource) -> None:
-        """Apply every snapshot ``source`` raises (the reconnection service's ``on_resynced``)."""
-        self._listen(source.on_resynced, self.apply_snapshot)
+        """Apply every snapshot ``source`` resyncs: landed in slices (``land_snapshot``) when the
+        source awaits landers (the reconnection service does), else at once from ``on_resynced``."""
+        if isinstance(source, LandingResyncSource):
+            source.add_lander(self.land_snapshot)
+            self._landers.append((source, self.land_snapshot))
+        else:
+            self._listen(source.on_resynced, self.apply_snapshot)
 
     def close(self) -> None:
         """Stop listening to the client and to resync sources; the state stays readable."""
         for event, handler in self._subscriptions:
             event.unsubscribe(handler)
         self._subscriptions.clear()
+        for source, lander in self._landers:
+            source.remove_lander(lander)
+        self._landers.clear()
 
     def __enter__(self) -> EntityStore[E]:
         return self
@@ -127,11 +154,28 @@ class EntityStore(ABC, Generic[E]):
             source="resync",
         )
 
+    async def land_snapshot(self, snapshot: ProjectSnapshot) -> list[EntityChange[E]]:
+        """``apply_snapshot`` in slices that hand the event loop back (see ``state/landing.py``):
+        the same result, with broadcasts arriving meanwhile applied after it, in order."""
+        return await land(
+            self._entities,
+            snapshot.project_id,
+            self._entities_of(snapshot),
+            fresh_since=self._connected_mark,
+            source="resync",
+            slicer=self._new_slicer(),
+        )
+
     async def _load(self, project_id: UUID, fetch: Callable[[], Awaitable[list[E]]]) -> None:
         with self._entities.fetching() as mark:
             entities = await fetch()
-        self._entities.replace_project(
-            project_id, entities, fresh_since=max(mark, self._connected_mark), source="server"
+        await land(
+            self._entities,
+            project_id,
+            entities,
+            fresh_since=max(mark, self._connected_mark),
+            source="server",
+            slicer=self._new_slicer(),
         )
 
     @abstractmethod

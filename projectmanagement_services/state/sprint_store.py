@@ -22,6 +22,7 @@ from projectmanagement_core.models import (
 )
 from projectmanagement_core.validation import validate_request
 from projectmanagement_services.resilience.idempotency import creation_key
+from projectmanagement_services.slicing import TimeSlicer
 from projectmanagement_services.state.entity_store import EntityStore
 
 __all__ = ["SprintStore"]
@@ -38,13 +39,17 @@ class SprintStore(EntityStore[Sprint]):
     """
 
     def __init__(
-        self, client: IWebSocketClient, *, utc_now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        client: IWebSocketClient,
+        *,
+        utc_now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        slicer: Callable[[], TimeSlicer] = TimeSlicer,
     ) -> None:
-        super().__init__(client, "SprintStore")
+        super().__init__(client, "SprintStore", slicer=slicer)
         self._utc_now = utc_now
-        self._listen(client.on_sprint_created, lambda e: self._entities.apply_server(e.sprint))
-        self._listen(client.on_sprint_updated, lambda e: self._entities.apply_server(e.sprint))
-        self._listen(client.on_sprint_deleted, lambda e: self._entities.apply_server_deletion(e.sprint_id))
+        self._listen(client.on_sprint_created, lambda e: self._entities.apply_broadcast(e.sprint))
+        self._listen(client.on_sprint_updated, lambda e: self._entities.apply_broadcast(e.sprint))
+        self._listen(client.on_sprint_deleted, lambda e: self._entities.apply_broadcast_deletion(e.sprint_id))
 
     # -- reads -------------------------------------------------------------------------------
     def get_by_project(self, project_id: UUID) -> list[Sprint]:

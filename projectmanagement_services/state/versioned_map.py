@@ -47,6 +47,14 @@ guards against a list computed before the deletion re-adding an entity the map n
 losing the oldest ones under a flood costs at most a ghost entity until the next resync.
 Forgetting never makes a deleted entity visible again; ``is_deleted`` turns False.
 
+A full list may land in batches (``begin_landing``; the store hands the event loop back between
+batches, see ``state/landing.py``). While any landing is under way, broadcasts
+(``apply_broadcast``, ``apply_broadcast_deletion``) are held and applied in arrival order when the
+last landing ends, so a list lands as if at once, before every broadcast that arrived after it;
+answers to this client's writes (``confirm``, ``apply_server``) apply at once, under the same
+version rules, which make their order against the held broadcasts irrelevant: versions only move
+forward and a deletion is final.
+
 Every change to what readers see is raised on ``on_changed`` as one ``EntityChange``, inside the
 lock so that handlers observe changes in the order they happened. Reads and mutations are
 thread-safe (a re-entrant lock: a handler may read the map).
@@ -64,6 +72,7 @@ from uuid import UUID
 
 from projectmanagement_core.models import ChangeKind, EntityChange
 from projectmanagement_services.events import Event
+from projectmanagement_services.state.landing import ProjectLanding
 
 __all__ = ["DEFAULT_UNKNOWN_DELETIONS_LIMIT", "PendingWrite", "VersionedEntity", "VersionedEntityMap"]
 
@@ -144,6 +153,9 @@ class VersionedEntityMap(Generic[E]):
         self._open_marks: Counter[int] = Counter()
         self._forgotten_through: dict[UUID, int] = {}
         self._sequence = 0
+        # Landings under way, and the broadcasts held until the last one ends (in arrival order).
+        self._landings = 0
+        self._held: list[Callable[[], object]] = []
         self.on_changed: Event[EntityChange[E]] = Event(f"{name}.on_changed")
 
     # -- reads -------------------------------------------------------------------------------
@@ -233,46 +245,95 @@ class VersionedEntityMap(Generic[E]):
         with self._lock:
             return self._apply_deletion(entity_id, last, source)
 
+    def apply_broadcast(self, entity: E) -> EntityChange[E] | None:
+        """``apply_server`` for a broadcast: held while a list lands (then returns None)."""
+        with self._lock:
+            if self._landings:
+                self._held.append(lambda: self._apply_server(entity, "server"))
+                return None
+            return self._apply_server(entity, "server")
+
+    def apply_broadcast_deletion(self, entity_id: UUID) -> EntityChange[E] | None:
+        """``apply_server_deletion`` for a broadcast: held while a list lands (then returns None)."""
+        with self._lock:
+            if self._landings:
+                self._held.append(lambda: self._apply_deletion(entity_id, None, "server"))
+                return None
+            return self._apply_deletion(entity_id, None, "server")
+
     def replace_project(
         self, project_id: UUID, entities: Iterable[E], *, fresh_since: int, source: str
     ) -> list[EntityChange[E]]:
-        """Make a full server list the truth for one project.
+        """Make a full server list the truth for one project, at once (see ``begin_landing``)."""
+        with self._lock:
+            landing = self.begin_landing(project_id, fresh_since=fresh_since, source=source)
+            try:
+                landing.apply(entities)
+            except BaseException:
+                landing.abandon()  # never leave broadcasts held behind a landing that failed
+                raise
+            return landing.finish()
+
+    def begin_landing(self, project_id: UUID, *, fresh_since: int, source: str) -> ProjectLanding[E]:
+        """Start making a full server list the truth for one project; feed it with ``apply``.
 
         Entities in the list are applied like any server copy (newer versions win; a same-version
-        copy that differs refreshes derived fields, see ``_store_confirmed``). Entities of
-        the project that the map holds but the list lacks were deleted while we were away, unless
-        the server told us about them after ``fresh_since`` (then the list predates that news).
+        copy that differs refreshes derived fields, see ``_store_confirmed``). ``finish`` then
+        removes the entities of the project that the map holds but the list lacked: they were
+        deleted while we were away, unless the server told us about them after ``fresh_since``
+        (then the list predates that news). ``abandon`` (a landing cut short) removes nothing.
 
         Then the project's deletions learned up to ``fresh_since`` are forgotten (the list was
         requested after them). A list older than the project's forgotten mark adds no entity the
         map does not hold: it might be one whose deletion was forgotten, and any entity it could
         rightly add was alive when the newer list that raised the mark was computed (after this
         one), so that list added it already.
+
+        Broadcasts are held from now until the last landing under way ends.
         """
         with self._lock:
-            changes: list[EntityChange[E]] = []
-            listed: set[UUID] = set()
-            stale = fresh_since < self._forgotten_through.get(project_id, 0)
+            self._landings += 1
+            return ProjectLanding(self, project_id, fresh_since, source)
+
+    def _land_batch(self, landing: ProjectLanding[E], entities: Iterable[E]) -> None:
+        with self._lock:
+            changes = landing.changes
+            listed = landing.listed
+            stale = landing.fresh_since < self._forgotten_through.get(landing.project_id, 0)
             for entity in entities:
                 listed.add(entity.id)
                 if stale and entity.id not in self._confirmed:
                     continue
-                change = self._apply_server(entity, source, refresh=True)
+                change = self._apply_server(entity, landing.source, refresh=True)
                 if change is not None:
                     changes.append(change)
-            absent = [
-                entity_id
-                for entity_id, entity in self._confirmed.items()
-                if entity.project_id == project_id
-                and entity_id not in listed
-                and self._touched.get(entity_id, 0) <= fresh_since
-            ]
-            for entity_id in absent:
-                change = self._apply_deletion(entity_id, None, source)
-                if change is not None:
-                    changes.append(change)
-            self._forget_project_deletions(project_id, listed, fresh_since)
-            return changes
+
+    def _end_landing(self, landing: ProjectLanding[E], *, complete: bool) -> None:
+        with self._lock:
+            try:
+                if complete:
+                    self._remove_unlisted(landing)
+            finally:
+                self._landings -= 1
+                if not self._landings:
+                    held, self._held = self._held, []
+                    for apply in held:
+                        apply()
+
+    def _remove_unlisted(self, landing: ProjectLanding[E]) -> None:
+        project_id, listed, fresh_since = landing.project_id, landing.listed, landing.fresh_since
+        absent = [
+            entity_id
+            for entity_id, entity in self._confirmed.items()
+            if entity.project_id == project_id
+            and entity_id not in listed
+            and self._touched.get(entity_id, 0) <= fresh_since
+        ]
+        for entity_id in absent:
+            change = self._apply_deletion(entity_id, None, landing.source)
+            if change is not None:
+                landing.changes.append(change)
+        self._forget_project_deletions(project_id, listed, fresh_since)
 
     # -- optimistic writes -------------------------------------------------------------------
     def begin_update(self, optimistic: E) -> PendingWrite[E]:

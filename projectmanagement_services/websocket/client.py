@@ -71,7 +71,7 @@ from projectmanagement_services.websocket.connection import (
 )
 from projectmanagement_services.websocket.connection_state import IllegalTransitionError, is_legal_transition
 from projectmanagement_services.websocket.drop_log import DropLog
-from projectmanagement_services.websocket.entity_lists import convert_entities
+from projectmanagement_services.websocket.entity_lists import convert_entities_sliced
 from projectmanagement_services.websocket.event_slot import EventSlot
 from projectmanagement_services.websocket.health import ConnectionHealthTracker
 from projectmanagement_services.websocket.instrumentation import WebSocketInstrumentation
@@ -473,7 +473,7 @@ class WebSocketClient:
         if self._telemetry is not None:
             self._telemetry.record_frame_dropped(reason)
 
-    def _entities(self, kind: str, messages: Sequence[_W], convert: Callable[[_W], _T]) -> list[_T]:
+    async def _entities(self, kind: str, messages: Sequence[_W], convert: Callable[[_W], _T]) -> list[_T]:
         """A list answer's entities; a malformed one is skipped, counted and logged with its id.
 
         One entity with an impossible value (stored by a peer through a server that does not
@@ -490,7 +490,8 @@ class WebSocketClient:
                 error,
             )
 
-        return convert_entities(messages, convert, dropped)
+        # A long list (a resync) converts in slices that hand the loop back (issue 15).
+        return await convert_entities_sliced(messages, convert, dropped)
 
     # ------------------------------------------------------------------ heartbeat
 
@@ -683,7 +684,7 @@ class WebSocketClient:
         answer = await self._call(
             "GetWorkItems", "get_work_items_request", payload, pb.WorkItemsList, message_id
         )
-        return self._entities("work_item", answer.work_items, converters.work_item_from_proto)
+        return await self._entities("work_item", answer.work_items, converters.work_item_from_proto)
 
     # ------------------------------------------------------------------ sprints
 
@@ -725,7 +726,7 @@ class WebSocketClient:
     async def get_sprints(self, project_id: UUID, *, message_id: str | None = None) -> list[Sprint]:
         payload = pb.GetSprintsRequest(project_id=_uuid_str(project_id, "project_id"))
         answer = await self._call("GetSprints", "get_sprints_request", payload, pb.SprintsList, message_id)
-        return self._entities("sprint", answer.sprints, converters.sprint_from_proto)
+        return await self._entities("sprint", answer.sprints, converters.sprint_from_proto)
 
     # ------------------------------------------------------------------ projects
 
@@ -778,7 +779,7 @@ class WebSocketClient:
         answer = await self._call(
             "ListProjects", "list_projects_request", pb.ListProjectsRequest(), pb.ProjectList, message_id
         )
-        return self._entities("project", answer.projects, converters.project_from_proto)
+        return await self._entities("project", answer.projects, converters.project_from_proto)
 
 
 # ------------------------------------------------------------------ helpers

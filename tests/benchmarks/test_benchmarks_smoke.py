@@ -25,6 +25,7 @@ SCRIPTS = {
     "recovery.py": ("Recovery: server back", 60),
     "chaos_soak.py": ("Chaos soak: correctness checks", 90),
     "cold_start.py": ("Cold start: wall ms of a fresh process", 120),
+    "resync_landing.py": ("project: client CPU and longest loop stall", 90),
 }
 
 
