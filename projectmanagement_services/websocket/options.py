@@ -41,7 +41,7 @@ class WebSocketOptions(OptionsModel):
     request_timeout: Duration = timedelta(seconds=30)
     heartbeat_interval: Duration = timedelta(seconds=30)
     heartbeat_timeout: Duration = timedelta(seconds=60)
-    max_message_size: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
+    max_message_size: int = Field(default=16 * 1_048_576, ge=1024, le=64 * 1_048_576)
     max_pending_requests: int = Field(default=1000, ge=1, le=100_000)
 
     @field_validator("server_url")
